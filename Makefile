@@ -1,0 +1,51 @@
+# Two commands for a newcomer: `make run` and `make test`. Each installs what it needs:
+# uv (into .tools/ when it is not on PATH), then the locked environment (uv.lock).
+SHELL := /bin/bash
+PYTHON ?= python3
+UV = $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+RUN = $(UV) run --frozen --no-sync
+
+.PHONY: setup run test test-all bench bench-read bench-dbt bench-gate sample template docs clean
+
+.tools/bin/uv:
+	@command -v uv >/dev/null 2>&1 || { $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv; }
+
+.venv/.synced: pyproject.toml uv.lock | .tools/bin/uv
+	$(UV) sync --frozen
+	@touch $@
+
+setup: .venv/.synced
+
+run: setup  ## the nightly job on the shipped sample, in-process
+	$(RUN) kc run --raw raw --warehouse warehouse
+	@$(RUN) python -m khuyencong.query_hint warehouse
+
+test: setup  ## the default test suite (slow scale tests excluded)
+	$(RUN) pytest -q
+
+test-all: setup
+	$(RUN) pytest -q -m ""
+
+bench-read: setup  ## read and check the whole sample in-process
+	$(RUN) python benchmarks/bench_read.py raw
+
+bench-dbt: setup
+	$(RUN) python benchmarks/bench_dbt.py
+
+bench-gate: setup
+	$(RUN) python benchmarks/bench_gate.py raw
+
+bench: setup  ## kc run on the whole sample from empty, then one new file incrementally
+	$(RUN) python benchmarks/bench_run.py
+
+sample: setup  ## regenerate the shipped sample (it is committed under raw/)
+	$(RUN) kc sample --out raw
+
+template: setup
+	$(RUN) kc template warehouse/KC-1_template.xlsx
+
+docs: setup
+	cd dbt_project && KC_BUILD_DB=../warehouse/build.duckdb ../.venv/bin/dbt docs generate --profiles-dir .
+
+clean:
+	rm -rf warehouse dbt_project/target dbt_project/logs

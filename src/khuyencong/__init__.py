@@ -1,0 +1,1 @@
+"""Khuyến công data warehouse."""

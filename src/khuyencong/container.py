@@ -1,0 +1,285 @@
+"""Open a submission container safely: `.xlsx` workbook or `.zip` of CSVs (SUBMISSION_SPEC.md section 1).
+
+Everything a hostile file could use is capped or refused before any parser sees it
+(rule F01): the file size, the number of archive entries, the real (not declared)
+uncompressed size, nested archives, unsafe entry names, XML DTDs (entity
+expansion), encrypted (OLE) workbooks, and the number of rows of a sheet.
+Nothing is ever extracted to disk.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from khuyencong.config import ReadLimits
+from khuyencong.findings import Finding, finding
+from khuyencong.normalise import DecodeError, decode_text, normalise_header
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted xlsx and legacy .xls
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+ARCHIVE_SUFFIXES = (".zip", ".rar", ".7z", ".gz", ".tar", ".tgz", ".bz2", ".xz", ".xlsx", ".xls")
+XLSX_MAX_PARTS = 200  # a workbook is a zip of XML parts; Excel writes a dozen or two
+
+
+class Refused(Exception):
+    """The container cannot be read; carries the F01 finding for the sender."""
+
+    def __init__(self, message_vi: str, message_en: str, value: str | None = None):
+        super().__init__(message_en)
+        self.finding: Finding = finding("F01", message_vi, message_en, value=value)
+
+
+@dataclass
+class RawSheet:
+    """One sheet as cells: rows[i][j] is Excel row i+1, column j+1 (CSV: line i+1)."""
+
+    name: str  # as written in the file
+    rows: list[list[object]]
+    formula_without_value: set[tuple[int, int]] = field(default_factory=set)  # (row, col), 1-based
+
+
+def _read_entries(data: bytes, limits: ReadLimits, max_entries: int) -> dict[str, bytes]:
+    """Decompress every entry with real-size accounting (declared sizes can lie)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise Refused("Tệp nén bị hỏng, không mở được.", "The archive is corrupt and cannot be opened.", str(exc)) from exc
+    if len(infos) > max_entries:
+        raise Refused(
+            f"Tệp nén có {len(infos)} thành phần, vượt giới hạn {max_entries}.",
+            f"The archive has {len(infos)} entries, more than the limit of {max_entries}.",
+            str(len(infos)),
+        )
+    if any(info.flag_bits & 0x1 for info in infos):
+        raise Refused("Tệp được đặt mật khẩu (mã hóa).", "The file is password-protected (encrypted).")
+    declared = sum(info.file_size for info in infos)
+    if declared > limits.max_uncompressed_bytes:
+        raise _too_large(declared, limits)
+    entries: dict[str, bytes] = {}
+    total = 0
+    for info in infos:
+        if info.is_dir():
+            continue
+        chunks = []
+        try:
+            with archive.open(info) as stream:
+                while chunk := stream.read(1 << 20):
+                    total += len(chunk)
+                    if total > limits.max_uncompressed_bytes:
+                        raise _too_large(total, limits)
+                    chunks.append(chunk)
+        except Refused:
+            raise
+        except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError, RuntimeError, ValueError) as exc:
+            raise Refused(
+                f"Không giải nén được thành phần '{info.filename}' (tệp hỏng hoặc nén kiểu không hỗ trợ).",
+                f"Entry '{info.filename}' cannot be decompressed (corrupt or unsupported compression).",
+                info.filename,
+            ) from exc
+        entries[info.filename] = b"".join(chunks)
+    return entries
+
+
+def _too_large(size: int, limits: ReadLimits) -> Refused:
+    mb = limits.max_uncompressed_bytes // (1024 * 1024)
+    return Refused(
+        f"Dữ liệu giải nén vượt quá {mb} MB (có thể là tệp 'bom nén').",
+        f"Uncompressed content exceeds {mb} MB (possible zip bomb).",
+        str(size),
+    )
+
+
+def _refuse_dtd(name: str, content: bytes) -> None:
+    # Entity-expansion attacks need a DTD; no legitimate workbook part has one.
+    if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
+        raise Refused(
+            f"Tệp chứa khai báo XML không được phép (DTD/ENTITY) trong '{name}'.",
+            f"The workbook contains a forbidden XML declaration (DTD/ENTITY) in '{name}'.",
+            name,
+        )
+
+
+def open_container(path: Path, limits: ReadLimits | None = None) -> list[RawSheet]:
+    limits = limits or ReadLimits.from_env()
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".zip"):
+        raise Refused(
+            f"Định dạng tệp '{suffix or '(không có)'}' không được chấp nhận: chỉ nhận .xlsx hoặc .zip chứa các tệp CSV.",
+            f"File type '{suffix or '(none)'}' is not accepted: send an .xlsx workbook or a .zip of CSV files.",
+            path.name,
+        )
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        mb = limits.max_file_bytes // (1024 * 1024)
+        raise Refused(f"Tệp lớn hơn {mb} MB.", f"The file is larger than {mb} MB.", str(size))
+    data = path.read_bytes()
+    if data.startswith(OLE_MAGIC):
+        raise Refused(
+            "Tệp Excel được đặt mật khẩu hoặc là định dạng .xls cũ: hãy bỏ mật khẩu và lưu dưới dạng .xlsx.",
+            "The workbook is password-protected or in the old .xls format: remove the password and save as .xlsx.",
+        )
+    if not data.startswith(ZIP_MAGICS):
+        raise Refused(
+            f"Nội dung tệp không phải {'bảng tính .xlsx' if suffix == '.xlsx' else 'tệp nén .zip'} hợp lệ.",
+            f"The file content is not a valid {'.xlsx workbook' if suffix == '.xlsx' else '.zip archive'}.",
+        )
+    if suffix == ".xlsx":
+        return _open_xlsx(data, limits)
+    return _open_csv_zip(data, limits)
+
+
+# ---------------------------------------------------------------- xlsx
+
+_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
+_SHEET = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"', re.S)
+_REL = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"', re.S)
+_CACHED_VALUE = re.compile(rb"<v>[^<]")  # `<v></v>` and `<v/>` hold no value
+_REL_REV = re.compile(rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"', re.S)
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def _xml_unescape(raw: bytes) -> str:
+    import html
+
+    return html.unescape(raw.decode("utf-8"))
+
+
+def _formula_gaps(entries: dict[str, bytes]) -> dict[str, set[tuple[int, int]]]:
+    """Cells with a formula but no cached value, per sheet name (only scanned when a sheet has formulas)."""
+    sheets_with_formulas = [n for n, c in entries.items() if n.startswith("xl/worksheets/") and b"<f" in c]
+    if not sheets_with_formulas:
+        return {}
+    workbook = entries.get("xl/workbook.xml", b"")
+    rels = entries.get("xl/_rels/workbook.xml.rels", b"")
+    targets = {rid: tgt for rid, tgt in _REL.findall(rels)}
+    targets.update({rid: tgt for tgt, rid in _REL_REV.findall(rels)})
+    gaps: dict[str, set[tuple[int, int]]] = {}
+    for name, rid in _SHEET.findall(workbook):
+        target = targets.get(rid, b"").decode()
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        part = str(PurePosixPath(part))
+        if part not in sheets_with_formulas:
+            continue
+        cells = set()
+        for col, row, inner in _CELL.findall(entries[part]):
+            if inner and b"<f" in inner and not _CACHED_VALUE.search(inner):
+                cells.add((int(row), _col_index(col)))
+        if cells:
+            gaps[_xml_unescape(name)] = cells
+    return gaps
+
+
+def _open_xlsx(data: bytes, limits: ReadLimits) -> list[RawSheet]:
+    import python_calamine
+
+    entries = _read_entries(data, limits, XLSX_MAX_PARTS)
+    if "xl/workbook.xml" not in entries:
+        raise Refused("Tệp .xlsx không có bảng tính (thiếu xl/workbook.xml).", "The .xlsx file holds no workbook (xl/workbook.xml missing).")
+    for name, content in entries.items():
+        _check_entry_name(name)
+        if name.endswith((".xml", ".rels")):
+            _refuse_dtd(name, content)
+        elif content.startswith(ZIP_MAGICS + (OLE_MAGIC,)) and not name.startswith("xl/embeddings/"):
+            raise _nested(name)
+    gaps = _formula_gaps(entries)
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheets = []
+        for meta in workbook.sheets_metadata:
+            if str(meta.typ) != str(python_calamine.SheetTypeEnum.WorkSheet):
+                continue
+            sheet = workbook.get_sheet_by_name(meta.name)
+            if sheet.total_height > limits.max_rows_per_sheet:
+                raise _too_many_rows(meta.name, sheet.total_height, limits)
+            rows = sheet.to_python(skip_empty_area=False)
+            sheets.append(RawSheet(meta.name, rows, gaps.get(meta.name, set())))
+        return sheets
+    except Refused:
+        raise
+    except Exception as exc:  # calamine raises its own error types for every malformed part
+        raise Refused("Bảng tính bị hỏng, không đọc được.", "The workbook is corrupt and cannot be read.", type(exc).__name__) from exc
+
+
+def _too_many_rows(sheet: str, rows: int, limits: ReadLimits) -> Refused:
+    return Refused(
+        f"Sheet '{sheet}' có {rows} dòng, vượt giới hạn {limits.max_rows_per_sheet} dòng của một báo cáo.",
+        f"Sheet '{sheet}' has {rows} rows, more than the limit of {limits.max_rows_per_sheet} rows for one report.",
+        str(rows),
+    )
+
+
+# ---------------------------------------------------------------- zip of CSVs
+
+
+def _check_entry_name(name: str) -> None:
+    p = PurePosixPath(name.replace("\\", "/"))
+    if name.startswith(("/", "\\")) or ".." in p.parts or re.match(r"^[A-Za-z]:", name) or "\x00" in name:
+        raise Refused(
+            f"Tệp nén chứa đường dẫn không an toàn: '{name}'.",
+            f"The archive contains an unsafe entry path: '{name}'.",
+            name,
+        )
+
+
+def _nested(name: str) -> Refused:
+    return Refused(
+        f"Tệp nén chứa tệp nén khác ('{name}'): hãy đặt các tệp CSV trực tiếp trong một tệp .zip.",
+        f"The archive contains another archive ('{name}'): put the CSV files directly in one .zip.",
+        name,
+    )
+
+
+def _csv_rows(text: str) -> list[list[object]]:
+    import csv
+
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    return [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
+def _open_csv_zip(data: bytes, limits: ReadLimits) -> list[RawSheet]:
+    entries = _read_entries(data, limits, limits.max_entries)
+    sheets = []
+    for name, content in sorted(entries.items()):
+        _check_entry_name(name)
+        lower = name.lower()
+        if lower.endswith(ARCHIVE_SUFFIXES) or content.startswith(ZIP_MAGICS + (OLE_MAGIC,)):
+            raise _nested(name)
+        path = PurePosixPath(name)
+        if path.parts[0] == "__MACOSX" or path.name.startswith("."):
+            continue  # metadata folders some archivers add
+        if len(path.parts) != 1 or path.suffix.lower() != ".csv":
+            continue  # only CSVs at the root are sheets; a missing sheet is reported as F02
+        try:
+            text, _encoding = decode_text(content)
+        except DecodeError as exc:
+            raise Refused(
+                f"Tệp '{name}' không phải văn bản UTF-8, UTF-16 (có BOM) hoặc Windows-1258.",
+                f"'{name}' is not text in UTF-8, UTF-16 with BOM or Windows-1258.",
+                name,
+            ) from exc
+        rows = _csv_rows(text)
+        if len(rows) > limits.max_rows_per_sheet:
+            raise _too_many_rows(path.stem, len(rows), limits)
+        sheets.append(RawSheet(path.stem, rows))
+    if not sheets:
+        raise Refused(
+            "Tệp nén không chứa tệp CSV nào ở thư mục gốc.",
+            "The archive contains no CSV file at its root.",
+        )
+    return sheets
+
+
+def sheet_code(sheet: RawSheet) -> str:
+    return normalise_header(sheet.name)

@@ -1,0 +1,282 @@
+"""The Great Expectations gate: the suites in `expectations/` run over the rows of many files at once.
+
+A GX validation costs tens of milliseconds however small the frame, so the files
+of one call are stacked into one frame per table (each row tagged with its file
+key, sheet and source row), validated once per suite, and the failures are split
+back into per-file findings with the original sheet, row and column. The rule
+code, the column and the bilingual message of each expectation live in its
+`meta`, so the suites are the single definition of these rules.
+
+`great_expectations` is imported here, never at module level of the CLI or DAG.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable
+
+from khuyencong import config
+from khuyencong.findings import Finding, finding
+from khuyencong.reader import FileCheck
+from khuyencong.reference import Reference, load_reference
+
+ROW_ID_COLUMNS = ["file_key", "sheet", "source_row"]
+
+
+def quiet_great_expectations() -> None:
+    """GX logs every decorator it registers at INFO; that drowns task logs."""
+    for name in ("great_expectations", "great_expectations._docs_decorators"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    table: str
+    document: dict[str, Any]
+
+
+def load_suites(directory: Path | None = None) -> dict[str, Suite]:
+    directory = directory or config.expectations_dir()
+    suites = {}
+    for path in sorted(directory.glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if "expectations" in doc and "table" in doc.get("meta", {}):
+            suites[doc["name"]] = Suite(doc["name"], doc["meta"]["table"], doc)
+    return suites
+
+
+def new_context(project_dir: Path | None = None):
+    """One GX context per run: ephemeral, or file-backed when Data Docs are wanted."""
+    quiet_great_expectations()
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    if project_dir is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        context = gx.get_context(mode="file", project_root_dir=str(project_dir))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def _num(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _fraction(value: Decimal | None) -> float | None:
+    return None if value is None else float(value - value.to_integral_value(rounding="ROUND_FLOOR"))
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if value.is_integer():
+            return str(int(value))
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    return str(value.item() if hasattr(value, "item") else value)
+
+
+def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any]:
+    """One pandas frame per table, rows of every checked file tagged with file_key = index in checks."""
+    import pandas as pd
+
+    funding, outcomes, projects, totals = [], [], [], []
+    for key, check in enumerate(checks):
+        sub = check.submission
+        if sub is None:
+            continue
+        plans: dict[str, tuple[float | None, str, int]] = {}
+        for r in sub.funding:
+            effective = r.plan_adjusted_mvnd if r.plan_adjusted_mvnd is not None else r.plan_initial_mvnd
+            funding.append({
+                "file_key": key, "sheet": r.sheet, "source_row": r.row, "funding_source": r.funding_source,
+                "plan_initial_mvnd": _num(r.plan_initial_mvnd), "plan_adjusted_mvnd": _num(r.plan_adjusted_mvnd),
+                "allocated_mvnd": _num(r.allocated_mvnd), "executed_mvnd": _num(r.executed_mvnd),
+                "project_count": _num(r.project_count), "project_count_fraction": _fraction(r.project_count),
+                "plan_effective_mvnd": _num(effective),
+            })
+            plans.setdefault(r.funding_source, (_num(effective), r.sheet, r.row))
+        for r in sub.outcomes:
+            counted = r.indicator_code in reference.count_indicators
+            outcomes.append({
+                "file_key": key, "sheet": r.sheet, "source_row": r.row, "indicator_code": r.indicator_code,
+                "target_value": _num(r.target_value), "actual_value": _num(r.actual_value),
+                "target_value_fraction": _fraction(r.target_value) if counted else None,
+                "actual_value_fraction": _fraction(r.actual_value) if counted else None,
+            })
+        approved: dict[str, float] = {}
+        for r in sub.projects:
+            projects.append({
+                "file_key": key, "sheet": r.sheet, "source_row": r.row, "project_code": r.project_code,
+                "funding_source": r.funding_source, "approved_mvnd": _num(r.approved_mvnd),
+                "executed_mvnd": _num(r.executed_mvnd), "beneficiaries": _num(r.beneficiaries),
+                "beneficiaries_fraction": _fraction(r.beneficiaries),
+            })
+            if r.approved_mvnd is not None:
+                approved[r.funding_source] = approved.get(r.funding_source, 0.0) + float(r.approved_mvnd)
+        for source, total in sorted(approved.items()):
+            plan, sheet, row = plans.get(source, (None, "kinh_phi", None))
+            if plan:
+                diff = abs(total - plan) / plan * 100
+            else:
+                diff = 0.0 if total == 0 else 100.0  # projects funded from a source with no plan
+            totals.append({
+                "file_key": key, "sheet": sheet, "source_row": row, "funding_source": source,
+                "approved_total_mvnd": total, "plan_mvnd": plan, "approved_vs_plan_diff_pct": round(diff, 4),
+            })
+
+    def frame(rows: list[dict], columns: list[str]):
+        df = pd.DataFrame(rows, columns=columns)
+        return df
+
+    return {
+        "funding": frame(funding, [
+            "file_key", "sheet", "source_row", "funding_source", "plan_initial_mvnd", "plan_adjusted_mvnd",
+            "allocated_mvnd", "executed_mvnd", "project_count", "project_count_fraction", "plan_effective_mvnd",
+        ]),
+        "outcomes": frame(outcomes, [
+            "file_key", "sheet", "source_row", "indicator_code", "target_value", "actual_value",
+            "target_value_fraction", "actual_value_fraction",
+        ]),
+        "projects": frame(projects, [
+            "file_key", "sheet", "source_row", "project_code", "funding_source", "approved_mvnd",
+            "executed_mvnd", "beneficiaries", "beneficiaries_fraction",
+        ]),
+        "project_totals": frame(totals, [
+            "file_key", "sheet", "source_row", "funding_source", "approved_total_mvnd", "plan_mvnd",
+            "approved_vs_plan_diff_pct",
+        ]),
+    }
+
+
+# Extra columns returned with each failing row, for the message placeholders.
+CONTEXT_COLUMNS = {
+    "funding": ["project_count"],
+    "outcomes": ["target_value", "actual_value"],
+    "projects": ["beneficiaries"],
+    "project_totals": ["funding_source", "approved_total_mvnd", "plan_mvnd"],
+}
+
+
+class GateError(RuntimeError):
+    """The gate itself failed (an expectation raised): an error of the run, not of a file."""
+
+
+class FileGate:
+    """Validates the rows of many files with the per-file suites, in one GX run per suite."""
+
+    def __init__(self, context=None, suites: dict[str, Suite] | None = None, reference: Reference | None = None):
+        self.context = context if context is not None else new_context()
+        self.reference = reference or load_reference()
+        self.suites = suites or {n: s for n, s in load_suites().items() if n in FILE_SUITES}
+        self._gx_suites: dict[str, Any] = {}
+        self._batch_definitions: dict[str, Any] = {}
+        self.last_results: dict[str, Any] = {}  # suite name -> GX validation result (for Data Docs)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        from great_expectations.core.expectation_suite import ExpectationSuite
+        from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+        try:
+            source = self.context.data_sources.get("kc_files")
+        except (KeyError, ValueError, LookupError):
+            source = self.context.data_sources.add_pandas("kc_files")
+        for name, suite in self.suites.items():
+            configs = [
+                ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {}))
+                for e in suite.document["expectations"]
+            ]
+            gx_suite = ExpectationSuite(name=name, expectations=configs, meta=suite.document.get("meta"))
+            try:
+                self.context.suites.delete(name)
+            except Exception:  # noqa: BLE001 - absent suite
+                pass
+            self._gx_suites[name] = self.context.suites.add(gx_suite)
+            try:
+                asset = source.get_asset(suite.table)
+            except (KeyError, ValueError, LookupError):
+                asset = source.add_dataframe_asset(suite.table)
+            try:
+                self._batch_definitions[name] = asset.get_batch_definition("whole")
+            except (KeyError, ValueError, LookupError):
+                self._batch_definitions[name] = asset.add_batch_definition_whole_dataframe("whole")
+
+    def expectation_parameters(self) -> dict[str, list[str]]:
+        return {
+            "funding_sources": sorted(set(self.reference.funding_sources.values())),
+            "indicators": sorted(set(self.reference.indicators.values())),
+        }
+
+    def check(self, checks: list[FileCheck]) -> None:
+        """Append the suites' findings to each check (in place)."""
+        frames = build_frames(checks, self.reference)
+        params = self.expectation_parameters()
+        for name, suite in self.suites.items():
+            df = frames[suite.table]
+            if df.empty:
+                continue
+            index_columns = ROW_ID_COLUMNS + CONTEXT_COLUMNS.get(suite.table, [])
+            batch = self._batch_definitions[name].get_batch(batch_parameters={"dataframe": df})
+            result = batch.validate(
+                self._gx_suites[name],
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_columns},
+                expectation_parameters=params,
+            )
+            self.last_results[name] = result
+            for item in result.results:
+                raised = (item.exception_info or {}).get("raised_exception")
+                if raised:
+                    raise GateError(f"expectation {item.expectation_config.type} of suite {name} raised: "
+                                    f"{item.exception_info.get('exception_message')}")
+                if item.success:
+                    continue
+                for key, f in _findings_of(item, name, checks):
+                    checks[key].findings.append(f)
+
+
+FILE_SUITES = ("kinh_phi", "ket_qua", "de_an", "de_an_theo_nguon")
+
+
+def _findings_of(item, suite_name: str, checks: list[FileCheck]) -> Iterable[tuple[int, Finding]]:
+    config_ = item.expectation_config
+    meta, kwargs = config_.meta or {}, config_.kwargs
+    if "column_A" in kwargs:
+        value_field, other_field = kwargs["column_B"], kwargs["column_A"]
+    elif "column_list" in kwargs:
+        value_field, other_field = kwargs["column_list"][-1], None
+    else:
+        value_field, other_field = kwargs["column"], None
+    value_field = value_field.removesuffix("_fraction")  # whole-number checks report the value itself
+    seen: set[tuple] = set()
+    rows = sorted(item.result.get("unexpected_index_list") or [], key=lambda r: (int(r["file_key"]), int(r["source_row"] or 0)))
+    for row in rows:
+        key = int(row["file_key"])
+        if "column_list" in kwargs:  # report the repeats, not the first occurrence
+            ident = (key, row.get(value_field))
+            if ident not in seen:
+                seen.add(ident)
+                continue
+        fields = {k: _fmt(v) for k, v in row.items()}
+        fields.update(value=_fmt(row.get(value_field)), other=_fmt(row.get(other_field)) if other_field else "",
+                      source=fields.get("funding_source", ""), approved=fields.get("approved_total_mvnd", ""),
+                      plan=fields.get("plan_mvnd", ""))
+        source_row = row.get("source_row")
+        yield key, finding(
+            meta["rule"],
+            meta["message_vi"].format(**fields),
+            meta["message_en"].format(**fields),
+            sheet=str(row.get("sheet")),
+            row=None if source_row is None or source_row != source_row else int(source_row),
+            column=checks[key].submission.column_label(str(row.get("sheet")), meta.get("column")),
+            value=fields["value"],
+            expected=meta.get("expected"),
+        )
