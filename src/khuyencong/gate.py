@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
@@ -29,7 +30,8 @@ ROW_ID_COLUMNS = ["file_key", "sheet", "source_row"]
 
 def quiet_great_expectations() -> None:
     """GX logs every decorator it registers at INFO; that drowns task logs."""
-    for name in ("great_expectations", "great_expectations._docs_decorators"):
+    for name in ("great_expectations", "great_expectations._docs_decorators",
+                 "great_expectations.data_context.types.base"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
@@ -56,6 +58,8 @@ def new_context(project_dir: Path | None = None):
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    quiet_great_expectations()  # again: importing GX resets its loggers' levels
+
     if project_dir is None:
         context = gx.get_context(mode="ephemeral")
     else:
@@ -75,6 +79,8 @@ def _fraction(value: Decimal | None) -> float | None:
 def _fmt(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, datetime):  # pandas Timestamp included
+        return value.strftime("%d/%m/%Y")
     if isinstance(value, float):
         if value != value:  # NaN
             return ""
@@ -163,6 +169,9 @@ CONTEXT_COLUMNS = {
     "outcomes": ["target_value", "actual_value"],
     "projects": ["beneficiaries"],
     "project_totals": ["funding_source", "approved_total_mvnd", "plan_mvnd"],
+    "deadlines": ["arrival_date", "deadline"],
+    "cumulative": ["measure", "item", "earlier_value", "earlier_period"],
+    "plan_change": ["funding_source", "plan_initial_mvnd", "last_year_plan_mvnd", "last_year_period"],
 }
 
 
@@ -170,26 +179,26 @@ class GateError(RuntimeError):
     """The gate itself failed (an expectation raised): an error of the run, not of a file."""
 
 
-class FileGate:
-    """Validates the rows of many files with the per-file suites, in one GX run per suite."""
+class SuiteRunner:
+    """Runs named suites of `expectations/` over pandas frames in one GX context, one validation per suite."""
 
-    def __init__(self, context=None, suites: dict[str, Suite] | None = None, reference: Reference | None = None):
-        self.context = context if context is not None else new_context()
-        self.reference = reference or load_reference()
-        self.suites = suites or {n: s for n, s in load_suites().items() if n in FILE_SUITES}
+    def __init__(self, context, suite_names: Iterable[str], source_name: str):
+        self.context = context
+        all_suites = load_suites()
+        self.suites = {n: all_suites[n] for n in suite_names}
         self._gx_suites: dict[str, Any] = {}
         self._batch_definitions: dict[str, Any] = {}
         self.last_results: dict[str, Any] = {}  # suite name -> GX validation result (for Data Docs)
-        self._prepare()
+        self._prepare(source_name)
 
-    def _prepare(self) -> None:
+    def _prepare(self, source_name: str) -> None:
         from great_expectations.core.expectation_suite import ExpectationSuite
         from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
         try:
-            source = self.context.data_sources.get("kc_files")
+            source = self.context.data_sources.get(source_name)
         except (KeyError, ValueError, LookupError):
-            source = self.context.data_sources.add_pandas("kc_files")
+            source = self.context.data_sources.add_pandas(source_name)
         for name, suite in self.suites.items():
             configs = [
                 ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {}))
@@ -210,6 +219,43 @@ class FileGate:
             except (KeyError, ValueError, LookupError):
                 self._batch_definitions[name] = asset.add_batch_definition_whole_dataframe("whole")
 
+    def validate(self, name: str, df, index_columns: list[str], params: dict | None = None):
+        """One GX validation of one suite; raises GateError when an expectation itself broke."""
+        batch = self._batch_definitions[name].get_batch(batch_parameters={"dataframe": df})
+        result = batch.validate(
+            self._gx_suites[name],
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_columns},
+            expectation_parameters=params or {},
+        )
+        self.last_results[name] = result
+        for item in result.results:
+            raised = (item.exception_info or {}).get("raised_exception")
+            if raised:
+                raise GateError(f"expectation {item.expectation_config.type} of suite {name} raised: "
+                                f"{item.exception_info.get('exception_message')}")
+        return result
+
+    def check_files(self, frames: dict[str, Any], checks: list[FileCheck], params: dict | None = None) -> None:
+        """Validate each suite's frame and append the per-file findings (in place)."""
+        for name, suite in self.suites.items():
+            df = frames.get(suite.table)
+            if df is None or df.empty:
+                continue
+            index_columns = ROW_ID_COLUMNS + CONTEXT_COLUMNS.get(suite.table, [])
+            result = self.validate(name, df, index_columns, params)
+            for item in result.results:
+                if not item.success:
+                    for key, f in _findings_of(item, name, checks):
+                        checks[key].findings.append(f)
+
+
+class FileGate(SuiteRunner):
+    """Validates the rows of many files with the per-file suites, in one GX run per suite."""
+
+    def __init__(self, context=None, reference: Reference | None = None):
+        super().__init__(context if context is not None else new_context(), FILE_SUITES, "kc_files")
+        self.reference = reference or load_reference()
+
     def expectation_parameters(self) -> dict[str, list[str]]:
         return {
             "funding_sources": sorted(set(self.reference.funding_sources.values())),
@@ -218,29 +264,7 @@ class FileGate:
 
     def check(self, checks: list[FileCheck]) -> None:
         """Append the suites' findings to each check (in place)."""
-        frames = build_frames(checks, self.reference)
-        params = self.expectation_parameters()
-        for name, suite in self.suites.items():
-            df = frames[suite.table]
-            if df.empty:
-                continue
-            index_columns = ROW_ID_COLUMNS + CONTEXT_COLUMNS.get(suite.table, [])
-            batch = self._batch_definitions[name].get_batch(batch_parameters={"dataframe": df})
-            result = batch.validate(
-                self._gx_suites[name],
-                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_columns},
-                expectation_parameters=params,
-            )
-            self.last_results[name] = result
-            for item in result.results:
-                raised = (item.exception_info or {}).get("raised_exception")
-                if raised:
-                    raise GateError(f"expectation {item.expectation_config.type} of suite {name} raised: "
-                                    f"{item.exception_info.get('exception_message')}")
-                if item.success:
-                    continue
-                for key, f in _findings_of(item, name, checks):
-                    checks[key].findings.append(f)
+        self.check_files(build_frames(checks, self.reference), checks, self.expectation_parameters())
 
 
 FILE_SUITES = ("kinh_phi", "ket_qua", "de_an", "de_an_theo_nguon")
@@ -267,6 +291,7 @@ def _findings_of(item, suite_name: str, checks: list[FileCheck]) -> Iterable[tup
                 continue
         fields = {k: _fmt(v) for k, v in row.items()}
         fields.update(value=_fmt(row.get(value_field)), other=_fmt(row.get(other_field)) if other_field else "",
+                      column=fields.get("measure", ""),
                       source=fields.get("funding_source", ""), approved=fields.get("approved_total_mvnd", ""),
                       plan=fields.get("plan_mvnd", ""))
         source_row = row.get("source_row")
@@ -276,7 +301,7 @@ def _findings_of(item, suite_name: str, checks: list[FileCheck]) -> Iterable[tup
             meta["message_en"].format(**fields),
             sheet=str(row.get("sheet")),
             row=None if source_row is None or source_row != source_row else int(source_row),
-            column=checks[key].submission.column_label(str(row.get("sheet")), meta.get("column")),
+            column=checks[key].submission.column_label(str(row.get("sheet")), row.get("measure") or meta.get("column")),
             value=fields["value"],
             expected=meta.get("expected"),
         )

@@ -1,0 +1,38 @@
+"""Failure callback: log, and post to a webhook when KC_ALERT_WEBHOOK_URL is set (no secret in code)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.request
+
+log = logging.getLogger(__name__)
+
+
+def failure_message(context: dict) -> dict:
+    ti = context.get("task_instance") or context.get("ti")
+    exception = context.get("exception")
+    return {
+        "dag_id": getattr(ti, "dag_id", None),
+        "task_id": getattr(ti, "task_id", None),
+        "run_id": getattr(ti, "run_id", None) or context.get("run_id"),
+        "try_number": getattr(ti, "try_number", None),
+        "error": str(exception) if exception else None,
+    }
+
+
+def notify_failure(context: dict) -> None:
+    message = failure_message(context)
+    log.error("khuyencong run failed: %s", json.dumps(message, ensure_ascii=False))
+    url = os.environ.get("KC_ALERT_WEBHOOK_URL")
+    if not url:
+        return
+    body = json.dumps({"text": f"Khuyến công nightly failed at {message['task_id']}: {message['error']}", **message},
+                      ensure_ascii=False).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - operator-configured URL
+            log.info("alert posted: HTTP %s", response.status)
+    except OSError as exc:  # an unreachable webhook must not hide the original failure
+        log.warning("alert webhook failed: %s", exc)

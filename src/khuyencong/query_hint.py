@@ -1,0 +1,13 @@
+"""Printed after `make run`: how to query the published marts."""
+
+import sys
+from pathlib import Path
+
+warehouse = Path(sys.argv[1] if len(sys.argv) > 1 else "warehouse")
+print(f"""
+Query the marts (read-only, while the next run publishes):
+  .venv/bin/python -c "import duckdb; c = duckdb.connect('{warehouse}/khuyencong.duckdb', read_only=True); \\
+print(c.sql(\\"SELECT region_code, executed_mvnd, execution_rate_pct, executed_share_of_national_pct \\
+FROM marts.region_funding WHERE year = 2024 AND period = 'CN' AND funding_source = 'KCQG' ORDER BY 1\\"))"
+Parquet copies: {warehouse}/parquet/marts/*.parquet    Error reports: {warehouse}/reports/submissions/
+""")

@@ -1,0 +1,96 @@
+"""Reports for people: one error report per file for its sender, and a summary per run.
+
+A file's report is a CSV in the shape of a validation error file (rule, severity,
+sheet, row, column, value found, expected, message in Vietnamese, in English)
+and an HTML page with the same content and a one-line verdict at the top.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+from khuyencong.findings import REPORT_COLUMNS, RULES
+from khuyencong.reader import FileCheck
+
+CSV_HEADER = {
+    "rule": "ma_loi / rule", "severity": "muc_do / severity", "sheet": "sheet", "row": "dong / row",
+    "column": "cot / column", "value": "gia_tri / value found", "expected": "yeu_cau / expected",
+    "message_vi": "thong_bao (tieng Viet)", "message_en": "message (English)",
+}
+VERDICTS = {
+    "accepted": ("Tệp được chấp nhận.", "The file is accepted."),
+    "accepted_with_warnings": ("Tệp được chấp nhận, có cảnh báo cần xem lại.", "The file is accepted, with warnings to review."),
+    "rejected": ("Tệp bị từ chối: sửa các lỗi dưới đây rồi gửi lại.", "The file is rejected: fix the errors below and send it again."),
+}
+
+
+def report_stem(check: FileCheck) -> str:
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", check.path.stem).strip("_")[:60] or "file"
+    arrival = check.arrival_date.isoformat() if check.arrival_date else "undated"
+    return f"{arrival}_{base}_{check.submission_id[:8]}"
+
+
+def write_file_reports(check: FileCheck, out_dir: Path, raw_dir: Path | None = None) -> Path:
+    """Write `<stem>.csv` and `<stem>.html`; returns the HTML path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = report_stem(check)
+    with (out_dir / f"{stem}.csv").open("w", encoding="utf-8-sig", newline="") as f:  # BOM: Excel opens it right
+        writer = csv.writer(f)
+        writer.writerow([CSV_HEADER[c] for c in REPORT_COLUMNS])
+        for finding in check.findings:
+            d = finding.to_dict()
+            writer.writerow(["" if d[c] is None else d[c] for c in REPORT_COLUMNS])
+    name = str(check.path.relative_to(raw_dir)) if raw_dir and check.path.is_relative_to(raw_dir) else check.path.name
+    vi, en = VERDICTS[check.status]
+    rows = "\n".join(
+        "<tr class='{cls}'>{cells}</tr>".format(
+            cls=f.severity,
+            cells="".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in (
+                f.rule, f.severity, f.sheet, f.row, f.column, f.value, f.expected, f.message_vi, f.message_en)),
+        )
+        for f in check.findings
+    )
+    rules = "".join(
+        f"<li><b>{r}</b> {html.escape(RULES[r][1])} / {html.escape(RULES[r][2])}</li>"
+        for r in sorted({f.rule for f in check.findings})
+    )
+    page = f"""<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><title>{html.escape(name)}</title>
+<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}} tr.fatal td:first-child{{background:#f8d7da}}
+tr.warning td:first-child{{background:#fff3cd}} .verdict{{font-size:1.3em;font-weight:bold}}</style></head>
+<body><p class="verdict {check.status}">{html.escape(vi)} / {html.escape(en)}</p>
+<p>Tệp / file: <code>{html.escape(name)}</code> &middot; sha256 <code>{check.sha256[:16]}</code>
+&middot; ngày nhận / arrived {check.arrival_date or "?"}
+&middot; {sum(f.is_fatal for f in check.findings)} lỗi / errors, {sum(not f.is_fatal for f in check.findings)} cảnh báo / warnings</p>
+<ul>{rules}</ul>
+<table><tr><th>Mã lỗi<br>Rule</th><th>Mức độ<br>Severity</th><th>Sheet</th><th>Dòng<br>Row</th><th>Cột<br>Column</th>
+<th>Giá trị<br>Value found</th><th>Yêu cầu<br>Expected</th><th>Thông báo</th><th>Message</th></tr>
+{rows}
+</table></body></html>
+"""
+    path = out_dir / f"{stem}.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def write_run_summary(settings, stages: dict) -> Path:
+    """`reports/runs/<timestamp>.json` and `reports/latest_run.md`: every file of the run with its verdict."""
+    runs = settings.reports_dir / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    (runs / f"{stamp}.json").write_text(json.dumps(stages, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    for old in sorted(runs.glob("*.json"))[:-30]:  # keep the last 30 run records
+        old.unlink()
+    loaded = stages.get("check_and_load", {})
+    lines = [f"# Run {stamp}", "", "| file | verdict | errors | warnings | rules | report |", "|---|---|---|---|---|---|"]
+    for f in loaded.get("files", []):
+        lines.append(f"| {f['path']} | {f['status']} | {f['errors']} | {f['warnings']} | {' '.join(f['rules'])} | {f['report']} |")
+    path = settings.reports_dir / "latest_run.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
