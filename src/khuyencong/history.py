@@ -78,6 +78,7 @@ class HistoryRules:
         for r in reports:
             self.by_unit_year[(r.unit_id, r.year)].append(r)
         self.predecessors = _predecessors()
+        self.last_results: dict = {}  # suite name -> GX result of the last check (for Data Docs)
 
     @classmethod
     def empty(cls) -> "HistoryRules":
@@ -228,6 +229,7 @@ class HistoryRules:
 
         runner = SuiteRunner(context if context is not None else new_context(), HISTORY_SUITES, "kc_history")
         runner.check_files(self.frames(checks), checks)
+        self.last_results = runner.last_results
 
 
 def _max_earlier(earlier: dict[str, tuple[int, list[Report]]], value_of) -> tuple[str, Decimal] | None:

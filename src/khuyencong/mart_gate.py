@@ -88,7 +88,7 @@ def mart_frames(con) -> dict:
     }
 
 
-def check_marts(build_db: Path, reports_dir: Path, context=None) -> dict:
+def check_marts(build_db: Path, reports_dir: Path, context=None, warehouse_dir: Path | None = None) -> dict:
     """Run the mart suites on the build database; write the full result; return success and failed checks."""
     from khuyencong.gate import SuiteRunner, new_context
     from khuyencong.loader import connect
@@ -118,5 +118,10 @@ def check_marts(build_db: Path, reports_dir: Path, context=None) -> dict:
     result_path = out_dir / "latest.json"
     result_path.write_text(json.dumps({"success": not failed, "failed": failed, "results": details},
                                       ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    return {"success": not failed, "failed": failed, "result_path": str(result_path),
+    docs = None
+    if warehouse_dir is not None:
+        from khuyencong.data_docs import publish_results
+
+        docs = str(publish_results(runner.context, runner.last_results, warehouse_dir, "marts"))
+    return {"success": not failed, "failed": failed, "result_path": str(result_path), "data_docs": docs,
             "checks": sum(len(s.document["expectations"]) for s in runner.suites.values())}

@@ -122,14 +122,17 @@ def check_and_load(settings: Settings, discovered: dict) -> dict:
     con = connect(settings.build_db)
     try:
         if paths:
-            from khuyencong.gate import FileGate, new_context
+            from khuyencong.data_docs import docs_context, publish_results
+            from khuyencong.gate import FileGate
             from khuyencong.history import HistoryRules
             from khuyencong.loader import load_check
 
-            context = new_context()
+            context = docs_context(settings.warehouse_dir)  # the run's one GX context
             gate = FileGate(context=context)
             history = HistoryRules.from_connection(con, settings.raw_dir)
             checks = check_files(paths, gate=gate, history=history)
+            docs = publish_results(context, {**gate.last_results, **history.last_results},
+                                   settings.warehouse_dir, "files")
             for check in checks:
                 load_check(con, check, settings.raw_dir, loaded_at)
                 report = write_file_reports(check, settings.reports_dir / "submissions", settings.raw_dir)
@@ -155,7 +158,8 @@ def check_and_load(settings: Settings, discovered: dict) -> dict:
     finally:
         con.close()
     counts = {s: sum(r["status"] == s for r in results) for s in ("accepted", "accepted_with_warnings", "rejected")}
-    return _timed({"files": results, "duplicates": len(duplicates), "rows_loaded": int(rows), **counts}, started)
+    return _timed({"files": results, "duplicates": len(duplicates), "rows_loaded": int(rows), **counts,
+                   "data_docs": str(docs) if paths else None}, started)
 
 
 def needs_build(settings: Settings, loaded: dict) -> bool:
@@ -207,11 +211,15 @@ def gate_marts(settings: Settings) -> dict:
     from khuyencong.mart_gate import check_marts
 
     started = time.perf_counter()
-    result = check_marts(settings.build_db, settings.reports_dir)
+    from khuyencong.data_docs import docs_context
+
+    result = check_marts(settings.build_db, settings.reports_dir, docs_context(settings.warehouse_dir),
+                         warehouse_dir=settings.warehouse_dir)
     if not result["success"]:
         raise PublicationBlocked(
             "Mart gate failed; publication blocked, the last published warehouse is unchanged.\n"
-            f"Failed checks: {', '.join(result['failed'])}\nFull result: {result['result_path']}"
+            f"Failed checks: {'; '.join(result['failed'])}\nFull result: {result['result_path']}"
+            f" (Data Docs: {result.get('data_docs')})"
         )
     return _timed(result, started)
 

@@ -1,0 +1,79 @@
+"""Great Expectations Data Docs for the latest run, under `warehouse/reports/data_docs/`.
+
+The run's validation results (one per suite, each covering every file of the
+batch) are stored in a file-backed GX project under `warehouse/gx_project/` and
+rendered into the site. History is bounded on purpose: Data Docs slows down
+badly with thousands of stored results, so each suite keeps only its latest run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+SITE_NAME = "khuyencong"
+
+
+def project_dir(warehouse_dir: Path) -> Path:
+    return warehouse_dir / "gx_project"
+
+
+def site_dir(warehouse_dir: Path) -> Path:
+    return warehouse_dir / "reports" / "data_docs"
+
+
+def configure_site(context, warehouse_dir: Path) -> None:
+    site = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir(warehouse_dir))},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    if context.variables.data_docs_sites != {SITE_NAME: site}:
+        context.variables.data_docs_sites = {SITE_NAME: site}
+        context.variables.save()
+
+
+def _prune(context_root: Path, keep_per_suite: int = 1) -> None:
+    validations = context_root / "gx" / "uncommitted" / "validations"
+    if not validations.is_dir():
+        return
+    for suite in (p for p in validations.iterdir() if p.is_dir()):
+        runs = sorted((p for p in suite.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        for old in runs[:-keep_per_suite]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def publish_results(context, results: dict, warehouse_dir: Path, stage: str) -> Path:
+    """Store this stage's results, drop older runs, rebuild the site; returns its index page."""
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    now = datetime.now(timezone.utc)
+    run_id = RunIdentifier(run_name=f"{stage}-{now:%Y%m%dT%H%M%S}", run_time=now)
+    for suite_name, result in results.items():
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
+            run_id=run_id,
+            batch_identifier=stage,
+        )
+        context.validation_results_store.set(key, result)
+    _prune(project_dir(warehouse_dir))
+    shutil.rmtree(site_dir(warehouse_dir) / "validations", ignore_errors=True)  # pages of pruned runs
+    context.build_data_docs(site_names=[SITE_NAME])
+    return site_dir(warehouse_dir) / "index.html"
+
+
+def docs_context(warehouse_dir: Path):
+    """The run's file-backed GX context, with the Data Docs site configured."""
+    from khuyencong.gate import new_context
+
+    root = project_dir(warehouse_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    context = new_context(root)
+    configure_site(context, warehouse_dir)
+    return context
