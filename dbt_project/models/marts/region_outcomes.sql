@@ -1,0 +1,70 @@
+-- Outcomes by conference region (BAC, MTTN, NAM) and the whole country (CA_NUOC), per year ×
+-- period × indicator. A region row sums the units that belonged to the region in the period's era.
+with
+
+expected_units as (
+
+    select * from {{ ref('int_units_expected') }}
+
+),
+
+outcomes as (
+
+    select * from {{ ref('fct_outcomes') }}
+
+),
+
+indicators as (
+
+    select indicator_code from {{ ref('stg_reference__indicators') }}
+
+),
+
+scoped_units as (
+
+    select region_code, unit_id, year, period, has_accepted_report
+    from expected_units
+
+    union all
+
+    select 'CA_NUOC' as region_code, unit_id, year, period, has_accepted_report
+    from expected_units
+
+),
+
+aggregated as (
+
+    select
+        scoped_units.region_code,
+        scoped_units.year,
+        scoped_units.period,
+        indicators.indicator_code,
+        count(distinct case when scoped_units.has_accepted_report then scoped_units.unit_id end)
+            as units_reported,
+        sum(outcomes.target_value) as target_value,
+        sum(outcomes.actual_value) as actual_value
+    from scoped_units
+    cross join indicators
+    left join outcomes
+        on scoped_units.unit_id = outcomes.unit_id
+        and scoped_units.year = outcomes.year
+        and scoped_units.period = outcomes.period
+        and indicators.indicator_code = outcomes.indicator_code
+    group by
+        scoped_units.region_code,
+        scoped_units.year,
+        scoped_units.period,
+        indicators.indicator_code
+
+)
+
+select
+    cast(region_code as {{ dbt.type_string() }}) as region_code,
+    cast(year as {{ dbt.type_int() }}) as year,
+    cast(period as {{ dbt.type_string() }}) as period,
+    cast(indicator_code as {{ dbt.type_string() }}) as indicator_code,
+    cast(units_reported as {{ dbt.type_int() }}) as units_reported,
+    cast(target_value as {{ kc_type_money() }}) as target_value,
+    cast(actual_value as {{ kc_type_money() }}) as actual_value,
+    {{ kc_pct('actual_value', 'target_value') }} as achievement_pct
+from aggregated

@@ -1,0 +1,77 @@
+-- Reporting status per unit × year × period, for every unit expected in a year × period that
+-- has reports (and for any other unit that sent one). Status describes the report the facts use.
+with
+
+expected_units as (
+
+    select unit_id, year, period from {{ ref('int_units_expected') }}
+
+),
+
+submissions as (
+
+    select * from {{ ref('int_submissions_ranked') }}
+
+),
+
+periods as (
+
+    select * from {{ ref('int_periods_reported') }}
+
+),
+
+report_identities as (
+
+    select unit_id, year, period from expected_units
+    union
+    select unit_id, year, period from submissions
+
+),
+
+-- the version the status describes: the latest accepted one, else the latest refused one
+described_versions as (
+
+    select
+        submission_id,
+        unit_id,
+        year,
+        period,
+        status,
+        versions_received,
+        arrival_date,
+        error_count,
+        warning_count,
+        row_number() over (
+            partition by unit_id, year, period
+            order by case when is_accepted then 0 else 1 end, version_rank
+        ) as description_rank
+    from submissions
+
+),
+
+described as (
+
+    select * from described_versions where description_rank = 1
+
+)
+
+select
+    cast(report_identities.unit_id as {{ dbt.type_string() }}) as unit_id,
+    cast(report_identities.year as {{ dbt.type_int() }}) as year,
+    cast(report_identities.period as {{ dbt.type_string() }}) as period,
+    cast(coalesce(described.status, 'missing') as {{ dbt.type_string() }}) as status,
+    cast(coalesce(described.versions_received, 0) as {{ dbt.type_int() }}) as versions_received,
+    cast(described.submission_id as {{ dbt.type_string() }}) as latest_submission_id,
+    cast(described.arrival_date as date) as latest_received_on,
+    cast(periods.deadline as date) as deadline,
+    described.arrival_date <= periods.deadline as on_time,
+    cast(described.error_count as {{ dbt.type_int() }}) as error_count,
+    cast(described.warning_count as {{ dbt.type_int() }}) as warning_count
+from report_identities
+left join described
+    on report_identities.unit_id = described.unit_id
+    and report_identities.year = described.year
+    and report_identities.period = described.period
+left join periods
+    on report_identities.year = periods.year
+    and report_identities.period = periods.period

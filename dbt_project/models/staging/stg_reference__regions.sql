@@ -1,0 +1,22 @@
+with
+
+source as (
+
+    select * from {{ ref('regions') }}
+
+),
+
+renamed as (
+
+    select
+
+        ----------  ids
+        region_code,
+        name_vi as region_name_vi,
+        name_en as region_name_en
+
+    from source
+
+)
+
+select * from renamed
