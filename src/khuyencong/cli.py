@@ -89,7 +89,7 @@ def _validate(args) -> int:
         from khuyencong.history import HistoryRules
 
         history = HistoryRules.from_warehouse(args.warehouse.resolve())
-    checks = check_files(args.files, arrival_date=arrival, history=history)
+    checks = check_files(args.files, arrival_date=arrival, default_arrival_date=date.today(), history=history)
     rejected = any(c.status == "rejected" for c in checks)
     if args.json:
         out = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -75,7 +76,7 @@ def _read_entries(data: bytes, limits: ReadLimits, max_entries: int) -> dict[str
                     chunks.append(chunk)
         except Refused:
             raise
-        except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError, RuntimeError, ValueError) as exc:
+        except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError, RuntimeError, ValueError) as exc:
             raise Refused(
                 f"Không giải nén được thành phần '{info.filename}' (tệp hỏng hoặc nén kiểu không hỗ trợ).",
                 f"Entry '{info.filename}' cannot be decompressed (corrupt or unsupported compression).",
@@ -95,8 +96,10 @@ def _too_large(size: int, limits: ReadLimits) -> Refused:
 
 
 def _refuse_dtd(name: str, content: bytes) -> None:
-    # Entity-expansion attacks need a DTD; no legitimate workbook part has one.
-    if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
+    # Entity-expansion attacks need a DTD; no legitimate workbook part has one. A DTD sits in the
+    # prolog; dropping NUL bytes also finds it in a UTF-16 encoded part.
+    prolog = content[:65536].replace(b"\x00", b"")
+    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog or b"<!DOCTYPE" in content or b"<!ENTITY" in content:
         raise Refused(
             f"Tệp chứa khai báo XML không được phép (DTD/ENTITY) trong '{name}'.",
             f"The workbook contains a forbidden XML declaration (DTD/ENTITY) in '{name}'.",
@@ -136,10 +139,10 @@ def open_container(path: Path, limits: ReadLimits | None = None) -> list[RawShee
 # ---------------------------------------------------------------- xlsx
 
 _CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
-_SHEET = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"', re.S)
-_REL = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"', re.S)
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>", re.S)
+_REL_TAG = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>", re.S)
+_ATTR = re.compile(rb'([\w:]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
 _CACHED_VALUE = re.compile(rb"<v>[^<]")  # `<v></v>` and `<v/>` hold no value
-_REL_REV = re.compile(rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"', re.S)
 
 
 def _col_index(letters: bytes) -> int:
@@ -155,6 +158,11 @@ def _xml_unescape(raw: bytes) -> str:
     return html.unescape(raw.decode("utf-8"))
 
 
+def _attrs(tag: bytes) -> dict[bytes, bytes]:
+    """Attributes of one XML start tag, in any order and with either quote."""
+    return {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in _ATTR.finditer(tag)}
+
+
 def _formula_gaps(entries: dict[str, bytes]) -> dict[str, set[tuple[int, int]]]:
     """Cells with a formula but no cached value, per sheet name (only scanned when a sheet has formulas)."""
     sheets_with_formulas = [n for n, c in entries.items() if n.startswith("xl/worksheets/") and b"<f" in c]
@@ -162,10 +170,14 @@ def _formula_gaps(entries: dict[str, bytes]) -> dict[str, set[tuple[int, int]]]:
         return {}
     workbook = entries.get("xl/workbook.xml", b"")
     rels = entries.get("xl/_rels/workbook.xml.rels", b"")
-    targets = {rid: tgt for rid, tgt in _REL.findall(rels)}
-    targets.update({rid: tgt for tgt, rid in _REL_REV.findall(rels)})
+    targets = {}
+    for tag in _REL_TAG.findall(rels):
+        attrs = _attrs(tag)
+        targets[attrs.get(b"Id", b"")] = attrs.get(b"Target", b"")
     gaps: dict[str, set[tuple[int, int]]] = {}
-    for name, rid in _SHEET.findall(workbook):
+    for tag in _SHEET_TAG.findall(workbook):
+        attrs = _attrs(tag)
+        name, rid = attrs.get(b"name", b""), attrs.get(b"r:id", b"")
         target = targets.get(rid, b"").decode()
         part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
         part = str(PurePosixPath(part))
@@ -200,8 +212,9 @@ def _open_xlsx(data: bytes, limits: ReadLimits) -> list[RawSheet]:
             if str(meta.typ) != str(python_calamine.SheetTypeEnum.WorkSheet):
                 continue
             sheet = workbook.get_sheet_by_name(meta.name)
-            if sheet.total_height > limits.max_rows_per_sheet:
-                raise _too_many_rows(meta.name, sheet.total_height, limits)
+            height = sheet.total_height + 1 if sheet.end is not None else 0  # total_height is the last row's index
+            if height > limits.max_rows_per_sheet:
+                raise _too_many_rows(meta.name, height, limits)
             rows = sheet.to_python(skip_empty_area=False)
             sheets.append(RawSheet(meta.name, rows, gaps.get(meta.name, set())))
         return sheets
@@ -243,8 +256,8 @@ def _nested(name: str) -> Refused:
 def _csv_rows(text: str) -> list[list[object]]:
     import csv
 
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    head = "\n".join(text.split("\n", 10)[:10])  # a title line may have no separator at all
+    delimiter = ";" if head.count(";") > head.count(",") else ","
     return [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
 
 

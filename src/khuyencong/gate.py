@@ -270,6 +270,13 @@ class FileGate(SuiteRunner):
 FILE_SUITES = ("kinh_phi", "ket_qua", "de_an", "de_an_theo_nguon")
 
 
+def _row_number(value: Any) -> int | None:
+    """Source rows come back from pandas as int, float or NaN (a row-less finding)."""
+    if value is None or value != value:
+        return None
+    return int(value)
+
+
 def _findings_of(item, suite_name: str, checks: list[FileCheck]) -> Iterable[tuple[int, Finding]]:
     config_ = item.expectation_config
     meta, kwargs = config_.meta or {}, config_.kwargs
@@ -281,7 +288,8 @@ def _findings_of(item, suite_name: str, checks: list[FileCheck]) -> Iterable[tup
         value_field, other_field = kwargs["column"], None
     value_field = value_field.removesuffix("_fraction")  # whole-number checks report the value itself
     seen: set[tuple] = set()
-    rows = sorted(item.result.get("unexpected_index_list") or [], key=lambda r: (int(r["file_key"]), int(r["source_row"] or 0)))
+    rows = sorted(item.result.get("unexpected_index_list") or [],
+                  key=lambda r: (int(r["file_key"]), _row_number(r.get("source_row")) or 0))
     for row in rows:
         key = int(row["file_key"])
         if "column_list" in kwargs:  # report the repeats, not the first occurrence
@@ -294,13 +302,12 @@ def _findings_of(item, suite_name: str, checks: list[FileCheck]) -> Iterable[tup
                       column=fields.get("measure", ""),
                       source=fields.get("funding_source", ""), approved=fields.get("approved_total_mvnd", ""),
                       plan=fields.get("plan_mvnd", ""))
-        source_row = row.get("source_row")
         yield key, finding(
             meta["rule"],
             meta["message_vi"].format(**fields),
             meta["message_en"].format(**fields),
             sheet=str(row.get("sheet")),
-            row=None if source_row is None or source_row != source_row else int(source_row),
+            row=_row_number(row.get("source_row")),
             column=checks[key].submission.column_label(str(row.get("sheet")), row.get("measure") or meta.get("column")),
             value=fields["value"],
             expected=meta.get("expected"),

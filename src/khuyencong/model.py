@@ -74,5 +74,9 @@ class Submission:
     column_letters: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def column_label(self, sheet: str, code: str) -> str:
-        letter = self.column_letters.get(sheet, {}).get(code)
-        return f"{code} ({letter})" if letter else code
+        """`thuc_hien (E)`; `a|b` names alternatives: the first the sheet has wins."""
+        letters = self.column_letters.get(sheet, {})
+        options = code.split("|")
+        chosen = next((c for c in options if c in letters), options[0])
+        letter = letters.get(chosen)
+        return f"{chosen} ({letter})" if letter else chosen

@@ -60,8 +60,9 @@ def parse_vn_number(text: str) -> Decimal | None:
 
 def format_vn_number(value: Decimal) -> str:
     """Inverse of parse_vn_number (for writing sample text cells and reports)."""
-    sign = "-" if value < 0 else ""
-    text = f"{abs(value):f}"
+    text = f"{value:f}"  # not abs(): it rounds to the context's 28 digits
+    sign = "-" if text.startswith("-") else ""
+    text = text.lstrip("-")
     integer, _, fraction = text.partition(".")
     groups = []
     while len(integer) > 3:

@@ -50,6 +50,7 @@ REQUIRED_COLUMNS = {
 HEADER_SEARCH_ROWS = 10  # a header may sit below a few title rows
 _DATE_TEXT = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _EXCEL_EPOCH = date(1899, 12, 30)
+_SERIAL_2000, _SERIAL_2101 = 36526, 73051  # Excel date serials of 2000-01-01 and 2101-01-01: a bare 2024 is no date
 
 
 @dataclass
@@ -93,10 +94,14 @@ def read_file(
     arrival_date: date | None = None,
     limits: ReadLimits | None = None,
     reference: Reference | None = None,
+    default_arrival_date: date | None = None,
 ) -> FileCheck:
-    """Read and check one file with the reader's rules (no Great Expectations)."""
+    """Read and check one file with the reader's rules (no Great Expectations).
+
+    The arrival date is `arrival_date`, else the `raw/<YYYY-MM-DD>/` folder, else `default_arrival_date`.
+    """
     path = Path(path)
-    arrival = arrival_date or arrival_date_from_path(path)
+    arrival = arrival_date or arrival_date_from_path(path) or default_arrival_date
     sha = file_sha256(path)
     try:
         sheets = open_container(path, limits)
@@ -108,6 +113,15 @@ def read_file(
 
 
 # ---------------------------------------------------------------- parsing
+
+
+def _shown(value: object) -> str:
+    """A cell as the sender typed it: Excel stores 2024 as 2024.0."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _is_blank(value: object) -> bool:
@@ -328,9 +342,9 @@ class _Parser:
         if year is None or not 2010 <= year <= 2100:
             self.add(
                 "F04",
-                f"Năm báo cáo '{'' if value is None else value}' không hợp lệ (phải từ 2010 đến 2100).",
-                f"Report year '{'' if value is None else value}' is invalid (must be 2010 to 2100).",
-                value=value, expected="2010..2100", **where,
+                f"Năm báo cáo '{_shown(value)}' không hợp lệ (phải từ 2010 đến 2100).",
+                f"Report year '{_shown(value)}' is invalid (must be 2010 to 2100).",
+                value=_shown(value) if value is not None else None, expected="2010..2100", **where,
             )
             return None
         return year
@@ -352,9 +366,9 @@ class _Parser:
         if period is None:
             self.add(
                 "F04",
-                f"Kỳ báo cáo '{'' if value is None else value}' không hợp lệ: dùng KH, 1T..11T hoặc CN.",
-                f"Report period '{'' if value is None else value}' is invalid: use KH, 1T..11T or CN.",
-                value=value, expected="KH | 1T..11T | CN", **where,
+                f"Kỳ báo cáo '{_shown(value)}' không hợp lệ: dùng KH, 1T..11T hoặc CN.",
+                f"Report period '{_shown(value)}' is invalid: use KH, 1T..11T or CN.",
+                value=_shown(value) if value is not None else None, expected="KH | 1T..11T | CN", **where,
             )
         return period
 
@@ -364,7 +378,7 @@ class _Parser:
             parsed = value.date()
         elif isinstance(value, date):
             parsed = value
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and _SERIAL_2000 <= value < _SERIAL_2101:
             parsed = _EXCEL_EPOCH + timedelta(days=int(value))
         elif isinstance(value, str):
             m = _DATE_TEXT.match(value.strip())

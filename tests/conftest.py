@@ -1,0 +1,45 @@
+"""Shared fixtures for the submission-reader tests: one Great Expectations gate per session."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `from builders import ...`
+
+# 6T 2024 is due on 15 July: files arriving on 10 July are on time (no W06), signed on 5 July.
+ARRIVAL_FOLDER = "2024-07-10"
+
+
+@pytest.fixture(scope="session")
+def gate():
+    """The GX gate costs ~6 s to create (GX import): one for the whole session."""
+    from khuyencong.gate import FileGate
+
+    return FileGate()
+
+
+@pytest.fixture
+def raw_dir(tmp_path: Path) -> Path:
+    """A landing-zone folder `raw/<arrival date>/`."""
+    folder = tmp_path / "raw" / ARRIVAL_FOLDER
+    folder.mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture
+def check(raw_dir, gate):
+    """check(report, "xlsx" | "zip", name=..., folder=..., **zip_options) -> FileCheck, through reader + gate."""
+    from khuyencong.checking import check_files
+
+    def run(report, fmt: str = "xlsx", *, name: str | None = None, folder: Path | None = None,
+            arrival_date=None, **zip_options):
+        path = (folder or raw_dir) / (name or f"Bao cao KC 6 thang 2024 - Ha Noi.{fmt}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        report.write(path, **zip_options)
+        [result] = check_files([path], arrival_date=arrival_date, gate=gate)
+        return result
+
+    return run
