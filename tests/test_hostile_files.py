@@ -12,7 +12,6 @@ import struct
 import time
 import tracemalloc
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest

@@ -13,7 +13,7 @@ MONEY = "DECIMAL(20, 6)"
 QUANTITY = "DECIMAL(20, 6)"
 
 RAW_TABLES: dict[str, str] = {
-    "submissions": f"""
+    "submissions": """
         submission_id      VARCHAR PRIMARY KEY,
         sha256             VARCHAR NOT NULL UNIQUE,
         path               VARCHAR NOT NULL,      -- relative to raw/, e.g. 2024-07-10/Bao cao.xlsx
