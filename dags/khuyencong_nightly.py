@@ -28,15 +28,16 @@ def _settings():
     return Settings.from_env()
 
 
-def _blocked(fn, *args):
-    """A blocked publication is a verdict, not a transient error: fail at once, no retry."""
+def _blocked(fn, settings, run_id):
+    """A blocked publication is a verdict, not a transient error: record it, fail at once, no retry."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from khuyencong.pipeline import PublicationBlocked
+    from khuyencong.pipeline import PublicationBlocked, record_stage
 
     try:
-        return fn(*args)
+        return fn(settings)
     except PublicationBlocked as exc:
+        record_stage(settings, run_id, "blocked", {"message": str(exc)})
         raise AirflowFailException(str(exc)) from exc
 
 
@@ -89,13 +90,15 @@ def khuyencong_nightly():
     def dbt_build(run_id=None) -> dict:
         from khuyencong import pipeline
 
-        return pipeline.record_stage(_settings(), run_id, "dbt_build", _blocked(pipeline.build_marts, _settings()))
+        settings = _settings()
+        return pipeline.record_stage(settings, run_id, "dbt_build", _blocked(pipeline.build_marts, settings, run_id))
 
     @task
     def mart_gate(run_id=None) -> dict:
         from khuyencong import pipeline
 
-        return pipeline.record_stage(_settings(), run_id, "mart_gate", _blocked(pipeline.gate_marts, _settings()))
+        settings = _settings()
+        return pipeline.record_stage(settings, run_id, "mart_gate", _blocked(pipeline.gate_marts, settings, run_id))
 
     @task
     def publish(run_id=None) -> dict:
@@ -103,13 +106,18 @@ def khuyencong_nightly():
 
         return pipeline.record_stage(_settings(), run_id, "publish", pipeline.publish(_settings()))
 
-    @task(trigger_rule="none_failed")
+    @task(trigger_rule="all_done")  # also after a blocked publication: the summary says why
     def summary(discovered: dict, loaded: dict, run_id=None) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
         from khuyencong import pipeline
 
         settings = _settings()
         stages = {"discover": discovered, "check_and_load": loaded, **pipeline.recorded_stages(settings, run_id)}
-        return {**pipeline.summarise(settings, stages), **stages}
+        result = {**pipeline.summarise(settings, stages), **stages}
+        if "blocked" in stages:  # keep the run failed: publication did not happen
+            raise AirflowFailException(stages["blocked"]["message"])
+        return result
 
     prepared = prepare()
     discovered = discover(prepared)

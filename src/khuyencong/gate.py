@@ -287,6 +287,8 @@ def _findings_of(item, suite_name: str, checks: list[FileCheck]) -> Iterable[tup
     else:
         value_field, other_field = kwargs["column"], None
     value_field = value_field.removesuffix("_fraction")  # whole-number checks report the value itself
+    value_field = meta.get("value_column", value_field)  # the suite may name the file's own figure
+    other_field = meta.get("other_column", other_field)
     seen: set[tuple] = set()
     rows = sorted(item.result.get("unexpected_index_list") or [],
                   key=lambda r: (int(r["file_key"]), _row_number(r.get("source_row")) or 0))

@@ -1,9 +1,10 @@
 """History-aware warnings: W02 (cumulative figure fell), W03 (plan ±50% on last year), W06 (late).
 
-A file is compared with the accepted reports that arrived before it, by arrival
-folder and then path (the landing zone's order), whether they were loaded in an
-earlier run or come earlier in this run's batch. That makes the warnings the same
-for an incremental run and for a rebuild from raw/. The comparison frames are
+A file is compared with the other accepted reports that arrived on or before its
+arrival day, whether they were loaded in an earlier run or come in this run's
+batch. That makes the warnings the same for an incremental run and for a rebuild
+from raw/ (as long as a day's folder is complete when the nightly run reads it),
+and independent of how provinces name their files. The comparison frames are
 validated by the suites `luy_ke`, `ke_hoach_nam` and `nop_dung_han`, in the run's
 one Great Expectations context.
 """
@@ -22,7 +23,6 @@ from khuyencong.periods import deadline, era_for
 from khuyencong.reader import FileCheck
 
 HISTORY_SUITES = ("nop_dung_han", "luy_ke", "ke_hoach_nam")
-_LAST = "\uffff"  # a file checked outside raw/ sorts after everything that arrived the same day
 
 
 @dataclass
@@ -38,10 +38,6 @@ class Report:
     path: str
     funding: dict[str, dict[str, Decimal | None]] = field(default_factory=dict)  # source -> measure -> value
     outcomes: dict[str, Decimal | None] = field(default_factory=dict)  # indicator -> actual
-
-    @property
-    def order(self) -> tuple:
-        return (self.arrival, self.path)
 
     @property
     def version(self) -> tuple:  # SUBMISSION_SPEC section 4: ngay_lap, then arrival folder, then file name
@@ -122,24 +118,26 @@ class HistoryRules:
     def _rel(self, check: FileCheck) -> str:
         if self.raw_dir is not None and check.path.resolve().is_relative_to(self.raw_dir.resolve()):
             return check.path.resolve().relative_to(self.raw_dir.resolve()).as_posix()
-        return _LAST
+        return check.path.name
 
-    def _latest(self, unit: str, year: int, before: tuple) -> dict[str, Report]:
-        """Latest accepted version per period of one unit and year, among reports that arrived before."""
+    def _latest(self, unit: str, year: int, current: Report) -> dict[str, Report]:
+        """Latest accepted version per period of one unit and year, among the other reports arrived by then."""
         latest: dict[str, Report] = {}
         for r in self.by_unit_year.get((unit, year), []):
-            if r.order < before and (r.period not in latest or r.version > latest[r.period].version):
+            if r is current or r.arrival > current.arrival:
+                continue
+            if r.period not in latest or r.version > latest[r.period].version:
                 latest[r.period] = r
         return latest
 
-    def _figures(self, unit: str, year: int, before: tuple, era_of_period) -> dict[str, tuple[int, list[Report]]]:
+    def _figures(self, unit: str, year: int, current: Report, era_of_period) -> dict[str, tuple[int, list[Report]]]:
         """period -> (months, reports to sum): the unit's own, or its predecessors' for earlier-era periods."""
         out: dict[str, tuple[int, list[Report]]] = {}
-        for period, r in self._latest(unit, year, before).items():
+        for period, r in self._latest(unit, year, current).items():
             out[period] = (r.months, [r])
         if unit.startswith("P34-"):
             for pred in self.predecessors.get(unit, []):
-                for period, r in self._latest(pred, year, before).items():
+                for period, r in self._latest(pred, year, current).items():
                     if era_of_period(period) == 63 and (period not in out or out[period][1][0].unit_id != unit):
                         months, reports = out.get(period, (r.months, []))
                         out[period] = (months, reports + [r])
@@ -161,13 +159,12 @@ class HistoryRules:
                 continue
             m = sub.metadata
             if m.year and m.period and check.arrival_date:
-                deadlines.append({"file_key": key, "sheet": "thong_tin", "source_row": None,
+                deadlines.append({"file_key": key, "sheet": sub.info_sheet, "source_row": sub.field_rows.get("ky_bao_cao"),
                                   "arrival_date": pd.Timestamp(check.arrival_date),
                                   "deadline": pd.Timestamp(deadline(m.year, m.period))})
             if report is None:
                 continue
-            before = report.order
-            earlier = self._figures(report.unit_id, report.year, before, lambda p: era_for(report.year, p))
+            earlier = self._figures(report.unit_id, report.year, report, lambda p: era_for(report.year, p))
             earlier = {p: v for p, v in earlier.items() if v[0] < report.months}
             rows_by_source = {r.funding_source: r for r in sub.funding}
             for source, measures in report.funding.items():
@@ -213,7 +210,7 @@ class HistoryRules:
     def _last_year_plan(self, report: Report) -> tuple[str, dict[str, Decimal]] | None:
         """Last year's plan per source from that year's latest accepted period (CN if present)."""
         year = report.year - 1
-        figures = self._figures(report.unit_id, year, report.order, lambda p: era_for(year, p))
+        figures = self._figures(report.unit_id, year, report, lambda p: era_for(year, p))
         if not figures:
             return None
         period = max(figures, key=lambda p: figures[p][0])

@@ -56,6 +56,8 @@ def run_local(raw: Path, warehouse: Path, rebuild: bool = False) -> int:
     if record:
         for line in format_summary(record, warehouse):
             print("  " + line)
+    if record and "blocked" in record:
+        print("  " + record["blocked"]["message"].replace("\n", "\n  "))
     if not outcome.succeeded:
         print("  failed tasks: " + ", ".join(outcome.failed_tasks))
         if "mart_gate" in outcome.failed_tasks or "dbt_build" in outcome.failed_tasks:

@@ -72,6 +72,9 @@ class Submission:
     projects: list[ProjectRow] = field(default_factory=list)
     # sheet name -> column code -> Excel column letter, so every finding can say "thuc_hien (E)"
     column_letters: dict[str, dict[str, str]] = field(default_factory=dict)
+    # thong_tin: the sheet's name in the file and the row of each field, for metadata findings
+    info_sheet: str = "thong_tin"
+    field_rows: dict[str, int] = field(default_factory=dict)
 
     def column_label(self, sheet: str, code: str) -> str:
         """`thuc_hien (E)`; `a|b` names alternatives: the first the sheet has wins."""

@@ -162,9 +162,37 @@ def check_and_load(settings: Settings, discovered: dict) -> dict:
                    "data_docs": str(docs) if paths else None}, started)
 
 
+def raw_fingerprint(settings: Settings) -> dict:
+    """What the build database holds from raw/: changes whenever a file is loaded or recorded."""
+    from khuyencong.loader import connect, ensure_raw_schema
+
+    con = connect(settings.build_db)
+    try:
+        ensure_raw_schema(con)
+        subs, last = con.execute("SELECT count(*), max(loaded_at) FROM raw.submissions").fetchone()
+        dups = con.execute("SELECT count(*) FROM raw.duplicate_files").fetchone()[0]
+    finally:
+        con.close()
+    return {"submissions": subs, "duplicates": dups, "last_loaded_at": str(last)}
+
+
+def _manifest(settings: Settings) -> Path:
+    return settings.warehouse_dir / "published.json"
+
+
 def needs_build(settings: Settings, loaded: dict) -> bool:
-    """Nothing new and a published warehouse in place: the marts would come out the same."""
-    return bool(loaded["files"] or loaded["duplicates"]) or not settings.published_db.exists()
+    """Build unless the published warehouse already reflects everything loaded.
+
+    Comparing with the fingerprint recorded at the last publication (not only "was
+    anything new this run") means a run blocked by a gate is caught up by the next one.
+    """
+    if loaded["files"] or loaded["duplicates"] or not settings.published_db.exists():
+        return True
+    try:
+        published = json.loads(_manifest(settings).read_text(encoding="utf-8"))["fingerprint"]
+    except (OSError, ValueError, KeyError):
+        return True
+    return published != raw_fingerprint(settings)
 
 
 def build_marts(settings: Settings) -> dict:
@@ -228,7 +256,14 @@ def publish(settings: Settings) -> dict:
     from khuyencong.publish import publish_marts
 
     started = time.perf_counter()
-    return _timed(publish_marts(settings.build_db, settings.published_db, settings.parquet_dir), started)
+    fingerprint = raw_fingerprint(settings)
+    result = publish_marts(settings.build_db, settings.published_db, settings.parquet_dir)
+    manifest = {"fingerprint": fingerprint, "tables": result["tables"],
+                "published_at": datetime.now(timezone.utc).isoformat()}
+    tmp = _manifest(settings).with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    os.replace(tmp, _manifest(settings))
+    return _timed(result, started)
 
 
 def record_stage(settings: Settings, run_id: str, stage: str, result: dict) -> dict:
@@ -241,7 +276,7 @@ def record_stage(settings: Settings, run_id: str, stage: str, result: dict) -> d
 
 def recorded_stages(settings: Settings, run_id: str) -> dict:
     folder = _run_folder(settings, run_id)
-    order = ["reset", "discover", "check_and_load", "dbt_build", "mart_gate", "publish"]
+    order = ["reset", "discover", "check_and_load", "dbt_build", "mart_gate", "publish", "blocked"]
     found = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")} if folder.exists() else {}
     shutil.rmtree(folder, ignore_errors=True)
     return {k: found[k] for k in order if k in found}
@@ -266,10 +301,15 @@ def run_all(settings: Settings, rebuild: bool = False) -> dict:
         stages["reset"] = reset_for_rebuild(settings)
     stages["discover"] = discover(settings)
     stages["check_and_load"] = check_and_load(settings, stages["discover"])
-    if needs_build(settings, stages["check_and_load"]):
-        stages["dbt_build"] = build_marts(settings)
-        stages["mart_gate"] = gate_marts(settings)
-        stages["publish"] = publish(settings)
+    try:
+        if needs_build(settings, stages["check_and_load"]):
+            stages["dbt_build"] = build_marts(settings)
+            stages["mart_gate"] = gate_marts(settings)
+            stages["publish"] = publish(settings)
+    except PublicationBlocked as exc:
+        stages["blocked"] = {"message": str(exc)}
+        summarise(settings, stages)
+        raise
     stages["summary"] = summarise(settings, stages)
     return stages
 

@@ -170,6 +170,8 @@ class _Parser:
         self.ref = ref
         self.findings: list[Finding] = []
         self.factor = Decimal(1)
+        self.field_rows: dict[str, int] = {}
+        self.info_table: _Table | None = None
 
     # -- helpers
 
@@ -266,10 +268,12 @@ class _Parser:
             return None
         letters = {
             t.sheet.name: {code: _col_letter(i + 1) for code, i in t.columns.items()}
-            for t in tables.values() if t is not None
+            for t in (*tables.values(), self.info_table) if t is not None
         }
         return Submission(
             column_letters=letters,
+            info_sheet=self.sheets["thong_tin"].name,
+            field_rows=self.field_rows,
             metadata=meta,
             funding=self.funding(tables["kinh_phi"]),
             outcomes=self.outcomes(tables["ket_qua"]),
@@ -277,7 +281,7 @@ class _Parser:
         )
 
     def metadata(self) -> Metadata | None:
-        table = self.table("thong_tin", ("truong", "gia_tri"))
+        table = self.info_table = self.table("thong_tin", ("truong", "gia_tri"))
         if table is None:
             return None
         fields: dict[str, tuple[int, object]] = {}
@@ -285,6 +289,7 @@ class _Parser:
             key = normalise_header(table.cell(cells, "truong"))
             if key and key not in fields:
                 fields[key] = (row, table.cell(cells, "gia_tri"))
+                self.field_rows[key] = row
         sheet = table.sheet.name
         value_col = table.column_label("gia_tri")
 

@@ -88,7 +88,10 @@ def write_run_summary(settings, stages: dict) -> Path:
     for old in sorted(runs.glob("*.json"))[:-30]:  # keep the last 30 run records
         old.unlink()
     loaded = stages.get("check_and_load", {})
-    lines = [f"# Run {stamp}", "", "| file | verdict | errors | warnings | rules | report |", "|---|---|---|---|---|---|"]
+    verdict = ("**Publication blocked**: the last published warehouse is unchanged.\n\n```\n"
+               + stages["blocked"]["message"] + "\n```" if "blocked" in stages
+               else "Published." if "publish" in stages else "Nothing new: the published warehouse is current.")
+    lines = [f"# Run {stamp}", "", verdict, "", "| file | verdict | errors | warnings | rules | report |", "|---|---|---|---|---|---|"]
     for f in loaded.get("files", []):
         lines.append(f"| {f['path']} | {f['status']} | {f['errors']} | {f['warnings']} | {' '.join(f['rules'])} | {f['report']} |")
     path = settings.reports_dir / "latest_run.md"
