@@ -144,3 +144,33 @@ def test_filled_template_is_accepted_by_the_reader(template_path, tmp_path):
     assert funding["KCQG"].executed_mvnd == Decimal("512.5")
     assert funding["KCDP"].executed_mvnd == Decimal("1234.5")
     assert [(o.indicator_code, o.actual_value) for o in sub.outcomes] == [("dao_tao_nghe", Decimal(140))]
+
+
+def test_kc_template_filled_in_validates_clean(tmp_path):
+    """Round trip through the command line: `kc template`, fill it in, `kc validate` finds nothing."""
+    import json
+    import subprocess
+    import sys
+
+    blank = tmp_path / "KC-1.xlsx"
+    subprocess.run([sys.executable, "-m", "khuyencong.cli", "template", str(blank)], check=True, capture_output=True)
+    wb = openpyxl.load_workbook(blank)
+    info = wb["thong_tin"]
+    for r in range(2, info.max_row + 1):
+        value = {"ma_don_vi": "40", "ten_don_vi": "Tỉnh Nghệ An", "nam": 2024, "ky_bao_cao": "6T",
+                 "ngay_lap": date(2024, 7, 8)}.get(info.cell(row=r, column=1).value)
+        if value is not None:
+            info.cell(row=r, column=2, value=value)
+    kp = wb["kinh_phi"]
+    kp["B2"], kp["D2"], kp["E2"], kp["F2"] = 2100, 700, 512.5, 3  # KCQG
+    kp["B3"], kp["E3"], kp["F3"] = 3000, "1.234,5", 4  # KCĐP, a text number
+    kq = wb["ket_qua"]
+    kq["D2"], kq["E2"] = 300, 140
+    filled = tmp_path / "Bao cao 6T 2024 - Nghe An.xlsx"
+    wb.save(filled)
+    proc = subprocess.run(
+        [sys.executable, "-m", "khuyencong.cli", "validate", "--json", "--arrival-date", "2024-07-10", str(filled)],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout
+    assert json.loads(proc.stdout)["findings"] == []

@@ -66,7 +66,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from khuyencong import config
+from khuyencong import config, normalise
 from khuyencong.periods import deadline, era_for, period_end
 from khuyencong.template import (
     DATE_FORMAT,
@@ -119,20 +119,11 @@ _DATA_SHEETS = ("kinh_phi", "ket_qua", "de_an")
 
 
 def format_vn_number(value: float | Decimal, dash_for_zero: bool = False) -> str:
-    """Vietnamese number text: `.` groups thousands, `,` marks decimals (`1.234.567,5`)."""
+    """Vietnamese number text (`1.234.567,5`); `-` for zero when asked, as some provinces write it."""
     d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     if d == 0 and dash_for_zero:
         return "-"
-    sign = "-" if d < 0 else ""
-    text = f"{abs(d):f}"
-    integer, _, fraction = text.partition(".")
-    groups = []
-    while len(integer) > 3:
-        groups.insert(0, integer[-3:])
-        integer = integer[:-3]
-    groups.insert(0, integer)
-    fraction = fraction.rstrip("0")
-    return sign + ".".join(groups) + (f",{fraction}" if fraction else "")
+    return normalise.format_vn_number(d)
 
 
 def _is_number(value: object) -> bool:
