@@ -206,3 +206,18 @@ def test_arrival_date_defaults_to_today_outside_raw(kc, tmp_path):
     # arriving today, a 2024 report is also late (W06); the date after arrival is the fatal F04
     assert code == 1 and [f["rule"] for f in findings if f["severity"] == "fatal"] == ["F04"]
     assert findings[0]["expected"] == f"<= {date.today():%d/%m/%Y}"
+
+
+@pytest.mark.parametrize("argv", [["template", "{tmp}/t.xlsx"], ["sample", "--out", "{tmp}/raw"]])
+def test_template_and_sample_import_nothing_heavy(argv, tmp_path):
+    """`kc template` and `kc sample` are for people at a desk: they must start fast."""
+    args = [a.format(tmp=tmp_path) for a in argv]
+    code = (
+        "import sys, json\n"
+        "from khuyencong import cli\n"
+        f"assert cli.main({args!r}) == 0\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY + ('pandas',)!r})))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == []
