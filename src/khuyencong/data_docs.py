@@ -40,7 +40,7 @@ def _prune(context_root: Path, keep_per_suite: int = 1) -> None:
     if not validations.is_dir():
         return
     for suite in (p for p in validations.iterdir() if p.is_dir()):
-        runs = sorted((p for p in suite.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        runs = sorted(p for p in suite.iterdir() if p.is_dir())  # run names sort by time
         for old in runs[:-keep_per_suite]:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -54,7 +54,7 @@ def publish_results(context, results: dict, warehouse_dir: Path, stage: str) -> 
     )
 
     now = datetime.now(timezone.utc)
-    run_id = RunIdentifier(run_name=f"{stage}-{now:%Y%m%dT%H%M%S}", run_time=now)
+    run_id = RunIdentifier(run_name=f"{stage}-{now:%Y%m%dT%H%M%S%f}", run_time=now)
     for suite_name, result in results.items():
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
