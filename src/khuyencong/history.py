@@ -11,16 +11,15 @@ one Great Expectations context.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from khuyencong import config
 from khuyencong.periods import deadline, era_for
 from khuyencong.reader import FileCheck
+from khuyencong.reference import seed_rows
 
 HISTORY_SUITES = ("nop_dung_han", "luy_ke", "ke_hoach_nam")
 
@@ -45,10 +44,9 @@ class Report:
 
 
 def _predecessors() -> dict[str, list[str]]:
-    with (config.seeds_dir() / "unit_succession_2025.csv").open(encoding="utf-8") as f:
-        out: dict[str, list[str]] = defaultdict(list)
-        for r in csv.DictReader(f):
-            out[r["to_unit_id"]].append(r["from_unit_id"])
+    out: dict[str, list[str]] = defaultdict(list)
+    for r in seed_rows("unit_succession_2025.csv"):
+        out[r["to_unit_id"]].append(r["from_unit_id"])
     return dict(out)
 
 

@@ -13,8 +13,9 @@ from khuyencong.normalise import normalise_header
 _NAME_PREFIXES = ("tinh_", "thanh_pho_", "tp_")
 
 
-def _rows(name: str, seeds: Path) -> list[dict[str, str]]:
-    with (seeds / name).open(encoding="utf-8", newline="") as f:
+def seed_rows(name: str, seeds: Path | None = None) -> list[dict[str, str]]:
+    """Rows of a dbt seed CSV (the project's one copy of the reference data)."""
+    with ((seeds or config.seeds_dir()) / name).open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
 
 
@@ -61,16 +62,16 @@ def load_reference(seeds: Path | None = None) -> Reference:
     seeds = seeds or config.seeds_dir()
     units = {
         r["unit_id"]: Unit(r["unit_id"], int(r["era"]), r["code"], r["name"], r["region_code"])
-        for r in _rows("units.csv", seeds)
+        for r in seed_rows("units.csv", seeds)
     }
     by_name: dict[str, set[str]] = {}
     for u in units.values():
         by_name.setdefault(name_key(u.name), set()).add(u.unit_id)
-    for r in _rows("unit_aliases.csv", seeds):
+    for r in seed_rows("unit_aliases.csv", seeds):
         by_name.setdefault(name_key(r["alias"]), set()).add(r["unit_id"])
 
     funding: dict[str, str] = {}
-    for r in _rows("funding_sources.csv", seeds):
+    for r in seed_rows("funding_sources.csv", seeds):
         code = r["funding_source"]
         for spelling in (code, r["name_vi"], r["name_en"]):
             funding[normalise_header(spelling)] = code
@@ -79,7 +80,7 @@ def load_reference(seeds: Path | None = None) -> Reference:
 
     indicators: dict[str, str] = {}
     counts = set()
-    for r in _rows("indicators.csv", seeds):
+    for r in seed_rows("indicators.csv", seeds):
         code = r["indicator_code"]
         indicators[normalise_header(code)] = code
         indicators.setdefault(normalise_header(r["name_vi"]), code)

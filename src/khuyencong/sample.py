@@ -66,8 +66,9 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from khuyencong import config, normalise
+from khuyencong import normalise
 from khuyencong.periods import deadline, era_for, period_end
+from khuyencong.reference import seed_rows
 from khuyencong.template import (
     DATE_FORMAT,
     FUNDING_COLUMNS,
@@ -631,11 +632,6 @@ def _short_name(name: str) -> str:
     return name
 
 
-def _read_csv(name: str) -> list[dict[str, str]]:
-    with (config.seeds_dir() / name).open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
-
-
 @dataclass
 class _Profile:
     unit: Unit
@@ -662,15 +658,15 @@ class _UnitYear:
 class _Generator:
     def __init__(self, seed: int):
         self.rng = random.Random(seed)
-        units = [Unit(r["unit_id"], int(r["era"]), r["code"], r["name"], r["region_code"]) for r in _read_csv("units.csv")]
+        units = [Unit(r["unit_id"], int(r["era"]), r["code"], r["name"], r["region_code"]) for r in seed_rows("units.csv")]
         self.units = {u.unit_id: u for u in units}
         self.u63 = [u for u in units if u.era == 63]
         self.u34 = [u for u in units if u.era == 34]
         self.successors: dict[str, list[str]] = {}
-        for r in _read_csv("unit_succession_2025.csv"):
+        for r in seed_rows("unit_succession_2025.csv"):
             self.successors.setdefault(r["to_unit_id"], []).append(r["from_unit_id"])
         aliases: dict[str, set[str]] = {}
-        for r in _read_csv("unit_aliases.csv"):
+        for r in seed_rows("unit_aliases.csv"):
             aliases.setdefault(r["alias"], set()).add(r["unit_id"])
         self.aliases: dict[str, list[str]] = {}
         for alias, ids in sorted(aliases.items()):

@@ -19,14 +19,12 @@ Also home of helpers shared with `khuyencong.sample`: the column labels and
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
-from khuyencong import config
 
 # code -> Vietnamese label printed in header rows (normalise(label) == code)
 LABELS: dict[str, str] = {
@@ -95,9 +93,9 @@ _CREATED = re.compile(rb"<dcterms:created([^>]*)>[^<]*</dcterms:created>")
 
 def load_indicators(seeds: Path | None = None) -> list[tuple[str, str, str]]:
     """(code, Vietnamese name, Vietnamese unit) from the `indicators` seed, in catalogue order."""
-    path = (seeds or config.seeds_dir()) / "indicators.csv"
-    with path.open(encoding="utf-8", newline="") as f:
-        return [(r["indicator_code"], r["name_vi"], r["unit_vi"]) for r in csv.DictReader(f)]
+    from khuyencong.reference import seed_rows
+
+    return [(r["indicator_code"], r["name_vi"], r["unit_vi"]) for r in seed_rows("indicators.csv", seeds)]
 
 
 # ------------------------------------------------------------ deterministic zip
