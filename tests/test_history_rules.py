@@ -108,7 +108,7 @@ def test_w02_executed_lower_than_loaded_6t(raw, gate):
                           rep.label_of("kinh_phi", "thuc_hien"))
     assert where(w02)[3:] == (2, "thuc_hien (E)")
     assert "800" in w02.message_en and "850.5" in w02.message_en and "6T" in w02.message_en
-    assert "800" in w02.message_vi and "850.5" in w02.message_vi and "6T" in w02.message_vi
+    assert "800" in w02.message_vi and "850,5" in w02.message_vi and "6T" in w02.message_vi
 
 
 def test_w02_value_found_is_the_files_own_figure(raw, gate):

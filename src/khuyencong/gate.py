@@ -90,6 +90,19 @@ def _fmt(value: Any) -> str:
     return str(value.item() if hasattr(value, "item") else value)
 
 
+def _fmt_vi(value: Any) -> str:
+    """As _fmt, but numbers in the Vietnamese convention (`48.331`, `123,37`) for message_vi."""
+    from khuyencong.normalise import format_vn_number
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "dtype"):
+        return _fmt(value)
+    text = _fmt(value)
+    try:
+        return format_vn_number(Decimal(text)) if text else text
+    except ArithmeticError:
+        return text
+
+
 def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any]:
     """One pandas frame per table, rows of every checked file tagged with file_key = index in checks."""
     import pandas as pd
@@ -170,7 +183,7 @@ CONTEXT_COLUMNS = {
     "projects": ["beneficiaries"],
     "project_totals": ["funding_source", "approved_total_mvnd", "plan_mvnd"],
     "deadlines": ["arrival_date", "deadline"],
-    "cumulative": ["measure", "item", "earlier_value", "earlier_period"],
+    "cumulative": ["measure", "measure_vi", "measure_en", "item", "earlier_value", "earlier_period"],
     "plan_change": ["funding_source", "plan_initial_mvnd", "last_year_plan_mvnd", "last_year_period"],
 }
 
@@ -270,6 +283,14 @@ class FileGate(SuiteRunner):
 FILE_SUITES = ("kinh_phi", "ket_qua", "de_an", "de_an_theo_nguon")
 
 
+def _message_fields(row: dict, value_field: str, other_field: str | None, fmt) -> dict[str, str]:
+    fields = {k: fmt(v) for k, v in row.items()}
+    fields.update(value=fmt(row.get(value_field)), other=fmt(row.get(other_field)) if other_field else "",
+                  column=fields.get("measure", ""), source=fields.get("funding_source", ""),
+                  approved=fields.get("approved_total_mvnd", ""), plan=fields.get("plan_mvnd", ""))
+    return fields
+
+
 def _row_number(value: Any) -> int | None:
     """Source rows come back from pandas as int, float or NaN (a row-less finding)."""
     if value is None or value != value:
@@ -299,14 +320,11 @@ def _findings_of(item, suite_name: str, checks: list[FileCheck]) -> Iterable[tup
             if ident not in seen:
                 seen.add(ident)
                 continue
-        fields = {k: _fmt(v) for k, v in row.items()}
-        fields.update(value=_fmt(row.get(value_field)), other=_fmt(row.get(other_field)) if other_field else "",
-                      column=fields.get("measure", ""),
-                      source=fields.get("funding_source", ""), approved=fields.get("approved_total_mvnd", ""),
-                      plan=fields.get("plan_mvnd", ""))
+        fields = _message_fields(row, value_field, other_field, _fmt)
+        fields_vi = _message_fields(row, value_field, other_field, _fmt_vi)
         yield key, finding(
             meta["rule"],
-            meta["message_vi"].format(**fields),
+            meta["message_vi"].format(**fields_vi),
             meta["message_en"].format(**fields),
             sheet=str(row.get("sheet")),
             row=_row_number(row.get("source_row")),

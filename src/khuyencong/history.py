@@ -22,6 +22,10 @@ from khuyencong.reader import FileCheck
 from khuyencong.reference import seed_rows
 
 HISTORY_SUITES = ("nop_dung_han", "luy_ke", "ke_hoach_nam")
+MEASURE_LABELS = {  # measure -> (Vietnamese, English) for the messages
+    "da_phan_bo": ("kinh phí đã phân bổ", "allocated amount"),
+    "thuc_hien": ("kết quả thực hiện", "executed amount"),
+}
 
 
 @dataclass
@@ -171,7 +175,9 @@ class HistoryRules:
                     if best and measures.get(measure) is not None:
                         row = rows_by_source[source]
                         cumulative.append({"file_key": key, "sheet": row.sheet, "source_row": row.row,
-                                           "measure": measure, "item": source, "current_value": float(measures[measure]),
+                                           "measure": measure, "measure_vi": MEASURE_LABELS[measure][0],
+                                           "measure_en": MEASURE_LABELS[measure][1],
+                                           "item": source, "current_value": float(measures[measure]),
                                            "earlier_value": float(best[1]), "earlier_period": best[0]})
             rows_by_indicator = {r.indicator_code: r for r in sub.outcomes}
             for indicator, actual in report.outcomes.items():
@@ -179,7 +185,8 @@ class HistoryRules:
                 if best and actual is not None:
                     row = rows_by_indicator[indicator]
                     cumulative.append({"file_key": key, "sheet": row.sheet, "source_row": row.row,
-                                       "measure": "thuc_hien", "item": indicator, "current_value": float(actual),
+                                       "measure": "thuc_hien", "measure_vi": "kết quả thực hiện",
+                                       "measure_en": "achieved value", "item": indicator, "current_value": float(actual),
                                        "earlier_value": float(best[1]), "earlier_period": best[0]})
             if report.period == "KH":
                 last = self._last_year_plan(report)
@@ -199,7 +206,8 @@ class HistoryRules:
         return {
             "deadlines": pd.DataFrame(deadlines, columns=["file_key", "sheet", "source_row", "arrival_date", "deadline"]),
             "cumulative": pd.DataFrame(cumulative, columns=[
-                "file_key", "sheet", "source_row", "measure", "item", "current_value", "earlier_value", "earlier_period"]),
+                "file_key", "sheet", "source_row", "measure", "measure_vi", "measure_en", "item", "current_value",
+                "earlier_value", "earlier_period"]),
             "plan_change": pd.DataFrame(plan_change, columns=[
                 "file_key", "sheet", "source_row", "funding_source", "plan_initial_mvnd", "last_year_plan_mvnd",
                 "last_year_period", "plan_change_pct"]),
