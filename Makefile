@@ -20,7 +20,8 @@ run: setup  ## the nightly job on the shipped sample, in-process
 	$(RUN) kc run --raw raw --warehouse warehouse
 	@$(RUN) python -m khuyencong.query_hint warehouse
 
-test: setup  ## the default test suite (slow scale tests excluded)
+test: setup  ## lint, then the default test suite (slow scale tests excluded)
+	$(RUN) ruff check src dags tests benchmarks
 	$(RUN) pytest -q
 
 test-all: setup

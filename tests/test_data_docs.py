@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from builders import valid_report
+
 from khuyencong import pipeline
 from khuyencong.pipeline import Settings
 

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import duckdb
 import pytest
-
 from builders import valid_report
+
 from khuyencong.checking import check_files
 from khuyencong.loader import discover, ensure_raw_schema, load_check, record_duplicates
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Sequence
 
 from khuyencong.findings import sort_key
 from khuyencong.reader import FileCheck, read_file

@@ -47,7 +47,7 @@ class ReadLimits:
     max_rows_per_sheet: int = 10_000
 
     @classmethod
-    def from_env(cls) -> "ReadLimits":
+    def from_env(cls) -> ReadLimits:
         def get(name: str, default: int) -> int:
             return int(os.environ.get(name, default))
 

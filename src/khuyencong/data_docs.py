@@ -9,7 +9,7 @@ badly with thousands of stored results, so each suite keeps only its latest run.
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 SITE_NAME = "khuyencong"
@@ -53,7 +53,7 @@ def publish_results(context, results: dict, warehouse_dir: Path, stage: str) -> 
         ValidationResultIdentifier,
     )
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     run_id = RunIdentifier(run_name=f"{stage}-{now:%Y%m%dT%H%M%S%f}", run_time=now)
     for suite_name, result in results.items():
         key = ValidationResultIdentifier(

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from khuyencong import config
 from khuyencong.findings import Finding, finding
@@ -206,7 +207,9 @@ class SuiteRunner:
 
     def _prepare(self, source_name: str) -> None:
         from great_expectations.core.expectation_suite import ExpectationSuite
-        from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+        from great_expectations.expectations.expectation_configuration import (
+            ExpectationConfiguration,
+        )
 
         try:
             source = self.context.data_sources.get(source_name)

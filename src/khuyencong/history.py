@@ -79,11 +79,11 @@ class HistoryRules:
         self.last_results: dict = {}  # suite name -> GX result of the last check (for Data Docs)
 
     @classmethod
-    def empty(cls) -> "HistoryRules":
+    def empty(cls) -> HistoryRules:
         return cls([])
 
     @classmethod
-    def from_connection(cls, con, raw_dir: Path | None = None) -> "HistoryRules":
+    def from_connection(cls, con, raw_dir: Path | None = None) -> HistoryRules:
         subs = con.execute(
             "SELECT submission_id, unit_id, year, period, period_months, report_date, arrival_date, path"
             " FROM raw.submissions WHERE status <> 'rejected' AND unit_id IS NOT NULL"
@@ -102,7 +102,7 @@ class HistoryRules:
         return cls(list(reports.values()), raw_dir)
 
     @classmethod
-    def from_warehouse(cls, warehouse_dir: Path) -> "HistoryRules":
+    def from_warehouse(cls, warehouse_dir: Path) -> HistoryRules:
         from khuyencong.loader import connect
         from khuyencong.pipeline import BUILD_DB
 

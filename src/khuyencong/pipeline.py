@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from khuyencong import config
@@ -36,7 +36,7 @@ class Settings:
     warehouse_dir: Path
 
     @classmethod
-    def from_env(cls, raw_dir: str | Path | None = None, warehouse_dir: str | Path | None = None) -> "Settings":
+    def from_env(cls, raw_dir: str | Path | None = None, warehouse_dir: str | Path | None = None) -> Settings:
         return cls(
             raw_dir=Path(raw_dir).resolve() if raw_dir else config.raw_dir(),
             warehouse_dir=Path(warehouse_dir).resolve() if warehouse_dir else config.warehouse_dir(),
@@ -88,7 +88,8 @@ def reset_for_rebuild(settings: Settings) -> dict:
 
 
 def discover(settings: Settings) -> dict:
-    from khuyencong.loader import connect, discover as discover_files
+    from khuyencong.loader import connect
+    from khuyencong.loader import discover as discover_files
 
     started = time.perf_counter()
     if not settings.raw_dir.is_dir():
@@ -117,7 +118,7 @@ def check_and_load(settings: Settings, discovered: dict) -> dict:
     started = time.perf_counter()
     paths = [Path(p) for p in discovered["new"]]
     duplicates = [(Path(p), sid) for p, sid in discovered["duplicates"]]
-    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
     results = []
     con = connect(settings.build_db)
     try:
@@ -259,7 +260,7 @@ def publish(settings: Settings) -> dict:
     fingerprint = raw_fingerprint(settings)
     result = publish_marts(settings.build_db, settings.published_db, settings.parquet_dir)
     manifest = {"fingerprint": fingerprint, "tables": result["tables"],
-                "published_at": datetime.now(timezone.utc).isoformat()}
+                "published_at": datetime.now(UTC).isoformat()}
     tmp = _manifest(settings).with_suffix(".json.tmp")
     tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     os.replace(tmp, _manifest(settings))

@@ -11,7 +11,7 @@ import csv
 import html
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from khuyencong.findings import REPORT_COLUMNS, RULES
@@ -83,7 +83,7 @@ def write_run_summary(settings, stages: dict) -> Path:
     """`reports/runs/<timestamp>.json` and `reports/latest_run.md`: every file of the run with its verdict."""
     runs = settings.reports_dir / "runs"
     runs.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     (runs / f"{stamp}.json").write_text(json.dumps(stages, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     for old in sorted(runs.glob("*.json"))[:-30]:  # keep the last 30 run records
         old.unlink()

@@ -25,7 +25,6 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
-
 # code -> Vietnamese label printed in header rows (normalise(label) == code)
 LABELS: dict[str, str] = {
     "truong": "Trường",
