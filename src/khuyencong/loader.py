@@ -17,8 +17,6 @@ from khuyencong.periods import deadline
 from khuyencong.reader import FileCheck, file_sha256
 from khuyencong.warehouse_schema import create_raw_schema_sql
 
-ACCEPTED_SUFFIXES = (".xlsx", ".zip")
-
 
 def connect(db_path: Path, read_only: bool = False):
     import duckdb

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -313,7 +313,3 @@ def run_all(settings: Settings, rebuild: bool = False) -> dict:
         raise
     stages["summary"] = summarise(settings, stages)
     return stages
-
-
-def as_dict(obj) -> dict:  # pragma: no cover - convenience for dataclasses in logs
-    return asdict(obj)
