@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO_ROOT / "src"))
 from dbt_fixtures import DBT_PROJECT_DIR, run_dbt
 
 from khuyencong.periods import deadline, era_for, period_months
-from khuyencong.warehouse_schema import create_raw_schema_sql
+from khuyencong.warehouse.schema import create_raw_schema_sql
 
 PERIODS = ("KH", "6T", "9T", "CN")
 SOURCES = ("KCQG", "KCDP", "DOI_UNG", "KHAC")

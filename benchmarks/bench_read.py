@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 started = time.perf_counter()
-from khuyencong.checking import check_files  # noqa: E402
-from khuyencong.loader import landing_files  # noqa: E402
-from khuyencong.reader import read_file  # noqa: E402
+from khuyencong.rules.checking import check_files  # noqa: E402
+from khuyencong.warehouse.loader import landing_files  # noqa: E402
+from khuyencong.ingest.reader import read_file  # noqa: E402
 
 
 def main(raw: Path) -> None:
@@ -26,7 +26,7 @@ def main(raw: Path) -> None:
         per_file.append((time.perf_counter() - t, f))
     reader_total = sum(t for t, _ in per_file)
     t = time.perf_counter()
-    from khuyencong.gate import FileGate
+    from khuyencong.rules.gate import FileGate
 
     gate = FileGate()
     gx_start = time.perf_counter() - t

@@ -1,50 +1,49 @@
-"""Nightly khuyến công load: discover -> check and load -> dbt build -> mart gate -> publish -> summary.
+"""Nightly khuyến công load: check and load -> dbt build -> mart gate -> publish -> summary.
 
-Thin on purpose: every task calls `khuyencong.pipeline`, which is tested without
-Airflow. Nothing heavy is imported at parse time (no GX, dbt, pandas, duckdb).
-Paths come from KC_RAW_DIR / KC_WAREHOUSE_DIR. Param `rebuild=true` rebuilds the
-warehouse from raw/ alone.
+This DAG is the one definition of the stage order; every task calls one function of
+`khuyencong.run.pipeline`. Thin on purpose, and nothing heavy is imported at parse
+time (no GX, dbt, pandas, duckdb). Settings come from the environment
+(`khuyencong.config.Settings`); `kc run` passes its paths as params. Param
+`rebuild=true` rebuilds the warehouse from raw/ alone. Stage results travel as XCom.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-# Transient errors only (a locked file, a full disk being cleared); `kc run` shortens the delay.
+from khuyencong.config import Settings
+
+_PARSE_SETTINGS = Settings.from_env()  # retries only; each task builds its own from the run's params
+# Transient errors only (a locked build database, a full disk being cleared).
 RETRIES = {
-    "retries": int(os.environ.get("KC_TASK_RETRIES", "2")),
-    "retry_delay": timedelta(seconds=int(os.environ.get("KC_RETRY_DELAY_SECONDS", "60"))),
+    "retries": _PARSE_SETTINGS.task_retries,
+    "retry_delay": timedelta(seconds=_PARSE_SETTINGS.retry_delay_seconds),
     "retry_exponential_backoff": True,
 }
+#: downstream DAGs can be scheduled on fresh marts
+MARTS_ASSET = Asset("khuyencong://warehouse/marts")
 
 
-def _settings():
-    from khuyencong.pipeline import Settings
-
-    return Settings.from_env()
-
-
-def _blocked(fn, settings, run_id):
-    """A blocked publication is a verdict, not a transient error: record it, fail at once, no retry."""
+def _blocked(fn, settings):
+    """A blocked publication is a verdict, not a transient error: keep the reason for the summary, fail, no retry."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from khuyencong.pipeline import PublicationBlocked, record_stage
+    from khuyencong.run.pipeline import PublicationBlocked
 
     try:
         return fn(settings)
     except PublicationBlocked as exc:
-        record_stage(settings, run_id, "blocked", {"message": str(exc)})
+        get_current_context()["ti"].xcom_push(key="blocked", value=str(exc))
         raise AirflowFailException(str(exc)) from exc
 
 
 def _on_failure(context):
-    from khuyencong.alerts import notify_failure
+    from khuyencong.run.alerts import notify_failure
 
-    notify_failure(context)
+    notify_failure(context, Settings.from_env().alert_webhook_url)
 
 
 @dag(
@@ -53,7 +52,11 @@ def _on_failure(context):
     start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Ho_Chi_Minh"),
     catchup=False,
     max_active_runs=1,
-    params={"rebuild": Param(False, type="boolean", description="rebuild the whole warehouse from raw/ alone")},
+    params={
+        "rebuild": Param(False, type="boolean", description="rebuild the whole warehouse from raw/ alone"),
+        "raw_dir": Param(None, type=["null", "string"], description="landing zone (default KC_RAW_DIR)"),
+        "warehouse_dir": Param(None, type=["null", "string"], description="warehouse (default KC_WAREHOUSE_DIR)"),
+    },
     default_args={**RETRIES, "on_failure_callback": _on_failure},
     tags=["khuyencong"],
     doc_md=__doc__,
@@ -61,72 +64,74 @@ def _on_failure(context):
 def khuyencong_nightly():
     @task
     def prepare(params=None) -> dict:
-        from khuyencong import pipeline
+        from khuyencong.run import pipeline
 
-        settings = _settings()
+        settings = Settings.from_dict(params or {})
         if params and params.get("rebuild"):
             pipeline.reset_for_rebuild(settings)
         return settings.to_dict()
 
-    @task
-    def discover(_settings_dict: dict) -> dict:
-        from khuyencong import pipeline
-
-        return pipeline.discover(_settings())
-
     @task(retries=0)  # a refused file is a finding, not an error; anything raised here is a bug
-    def check_and_load(discovered: dict) -> dict:
-        from khuyencong import pipeline
+    def check_and_load(settings: dict) -> dict:
+        from khuyencong.run import pipeline
 
-        return pipeline.check_and_load(_settings(), discovered)
+        return pipeline.check_and_load(Settings.from_dict(settings))
 
     @task.short_circuit(ignore_downstream_trigger_rules=False)
-    def anything_to_build(loaded: dict) -> bool:
-        from khuyencong import pipeline
+    def anything_to_build(settings: dict, loaded: dict) -> bool:
+        from khuyencong.run import pipeline
 
-        return pipeline.needs_build(_settings(), loaded)
-
-    @task
-    def dbt_build(run_id=None) -> dict:
-        from khuyencong import pipeline
-
-        settings = _settings()
-        return pipeline.record_stage(settings, run_id, "dbt_build", _blocked(pipeline.build_marts, settings, run_id))
+        return pipeline.needs_build(Settings.from_dict(settings), loaded)
 
     @task
-    def mart_gate(run_id=None) -> dict:
-        from khuyencong import pipeline
+    def dbt_build(settings: dict) -> dict:
+        from khuyencong.run import pipeline
 
-        settings = _settings()
-        return pipeline.record_stage(settings, run_id, "mart_gate", _blocked(pipeline.gate_marts, settings, run_id))
+        return _blocked(pipeline.build_marts, Settings.from_dict(settings))
 
     @task
-    def publish(run_id=None) -> dict:
-        from khuyencong import pipeline
+    def mart_gate(settings: dict) -> dict:
+        from khuyencong.run import pipeline
 
-        return pipeline.record_stage(_settings(), run_id, "publish", pipeline.publish(_settings()))
+        return _blocked(pipeline.gate_marts, Settings.from_dict(settings))
 
-    @task(trigger_rule="all_done")  # also after a blocked publication: the summary says why
-    def summary(discovered: dict, loaded: dict, run_id=None) -> dict:
+    @task(outlets=[MARTS_ASSET])
+    def publish(settings: dict) -> dict:
+        from khuyencong.run import pipeline
+
+        return pipeline.publish(Settings.from_dict(settings))
+
+    @task(trigger_rule="all_done")  # also after a blocked or failed stage: the summary says why
+    def summary(settings: dict) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from khuyencong import pipeline
+        from khuyencong.run import pipeline
 
-        settings = _settings()
-        stages = {"discover": discovered, "check_and_load": loaded, **pipeline.recorded_stages(settings, run_id)}
-        result = {**pipeline.summarise(settings, stages), **stages}
-        if "blocked" in stages:  # keep the run failed: publication did not happen
-            raise AirflowFailException(stages["blocked"]["message"])
+        ti = get_current_context()["ti"]
+        stages = {name: ti.xcom_pull(task_ids=name)
+                  for name in ("check_and_load", "dbt_build", "mart_gate", "publish")}
+        blocked = [m for m in (ti.xcom_pull(task_ids=t, key="blocked") for t in ("dbt_build", "mart_gate")) if m]
+        to_build = ti.xcom_pull(task_ids="anything_to_build")
+        # the summary is the DAG's only leaf, so it decides the run's state: failed unless every stage that
+        # had to run did (the short-circuit pushes False when nothing needed building)
+        failed = next((name for name, result in stages.items() if result is None
+                       and (name == "check_and_load" or to_build is not False)), None)
+        if blocked:
+            stages["blocked"] = {"message": blocked[0]}
+        elif failed:
+            stages["failed"] = {"message": f"{failed} failed (not a refused file, not a gate verdict): see its log"}
+        result = {**pipeline.summarise(Settings.from_dict(settings), stages), **{k: v for k, v in stages.items() if v}}
+        if blocked or failed:  # nothing new was published
+            raise AirflowFailException(blocked[0] if blocked else stages["failed"]["message"])
         return result
 
-    prepared = prepare()
-    discovered = discover(prepared)
-    loaded = check_and_load(discovered)
-    go = anything_to_build(loaded)
-    built = dbt_build()
-    gated = mart_gate()
-    published = publish()
-    go >> built >> gated >> published >> summary(discovered, loaded)
+    settings = prepare()
+    loaded = check_and_load(settings)
+    go = anything_to_build(settings, loaded)
+    built = dbt_build(settings)
+    gated = mart_gate(settings)
+    published = publish(settings)
+    go >> built >> gated >> published >> summary(settings)
 
 
 khuyencong_nightly()

@@ -16,7 +16,7 @@ ARRIVAL_FOLDER = "2024-07-10"
 @pytest.fixture(scope="session")
 def gate():
     """The GX gate costs ~6 s to create (GX import): one for the whole session."""
-    from khuyencong.gate import FileGate
+    from khuyencong.rules.gate import FileGate
 
     return FileGate()
 
@@ -32,7 +32,7 @@ def raw_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def check(raw_dir, gate):
     """check(report, "xlsx" | "zip", name=..., folder=..., **zip_options) -> FileCheck, through reader + gate."""
-    from khuyencong.checking import check_files
+    from khuyencong.rules.checking import check_files
 
     def run(report, fmt: str = "xlsx", *, name: str | None = None, folder: Path | None = None,
             arrival_date=None, **zip_options):

@@ -1,7 +1,7 @@
 """Hand-made `raw` build databases and a dbt runner for the dbt tests and benchmark.
 
 `create_raw_fixture(db_path, submissions=[...])` creates the loader's `raw` schema
-(the dbt sources contract, `khuyencong.warehouse_schema`) in a fresh DuckDB file and
+(the dbt sources contract, `khuyencong.warehouse.schema`) in a fresh DuckDB file and
 inserts the given submissions with their funding, outcome and project rows.
 `run_dbt(args, project_dir, db_path, target_dir)` runs dbt in a subprocess, so the
 DuckDB file is closed when it returns (dbtRunner keeps its connection open in-process).
@@ -23,7 +23,7 @@ import duckdb
 
 from khuyencong.periods import deadline as period_deadline
 from khuyencong.periods import normalise_period, period_months
-from khuyencong.warehouse_schema import RAW_TABLES, create_raw_schema_sql
+from khuyencong.warehouse.schema import RAW_TABLES, create_raw_schema_sql
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 
-from khuyencong.airflow_local import REPO_ROOT, dags_dir, local_airflow_env
+from khuyencong.run.airflow_local import REPO_ROOT, dags_dir, local_airflow_env
 
 TINY_DAG = textwrap.dedent(
     """
@@ -51,7 +51,7 @@ RUNNER = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from khuyencong.airflow_local import run_dag_in_process
+    from khuyencong.run.airflow_local import run_dag_in_process
 
     warehouse = Path(sys.argv[1])
     for n in (3, -1):
@@ -128,6 +128,6 @@ def test_dag_runs_in_process_and_a_task_failure_fails_the_run(tmp_path):
 
 
 def test_importing_the_module_does_not_import_airflow():
-    code = "import sys, khuyencong.airflow_local; print('airflow' in sys.modules)"
+    code = "import sys, khuyencong.run.airflow_local; print('airflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from builders import valid_report
 
-from khuyencong import checking, cli
+from khuyencong import cli
+from khuyencong.rules import checking
 
 BIN = Path(sys.executable).parent
 KC = str(BIN / "kc")

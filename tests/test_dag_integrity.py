@@ -2,10 +2,10 @@
 
 Airflow reads its configuration once per process at import time, so everything that imports
 airflow runs in a subprocess with a throw-away AIRFLOW_HOME / SQLite database
-(`khuyencong.airflow_local.local_airflow_env`): this test process never imports airflow.
+(`khuyencong.run.airflow_local.local_airflow_env`): this test process never imports airflow.
 The parse results are collected once per module and printed as JSON.
 
-Also here: `khuyencong.alerts.notify_failure` (the DAG's on_failure_callback) against a
+Also here: `khuyencong.run.alerts.notify_failure` (the DAG's on_failure_callback) against a
 local HTTP server.
 """
 
@@ -26,7 +26,7 @@ from typing import ClassVar
 
 import pytest
 
-from khuyencong.airflow_local import REPO_ROOT, local_airflow_env
+from khuyencong.run.airflow_local import REPO_ROOT, local_airflow_env
 
 DAGS_DIR = REPO_ROOT / "dags"
 DAG_ID = "khuyencong_nightly"
@@ -234,7 +234,7 @@ def test_importing_the_dag_module_loads_no_heavy_library(tmp_path):
     assert out["after"] == [], out
     assert out["prefixes"] == [], out
     # nor does it touch the pipeline package (which would be the route to them)
-    assert "khuyencong.pipeline" not in out["khuyencong"]
+    assert "khuyencong.run.pipeline" not in out["khuyencong"]
 
 
 # ---------------------------------------------------------------- failure alerts
@@ -273,10 +273,10 @@ def _context(error="dbt build failed; publication blocked"):
 
 
 def test_notify_failure_posts_to_the_webhook(webhook, monkeypatch, caplog):
-    from khuyencong.alerts import notify_failure
+    from khuyencong.run.alerts import notify_failure
 
     monkeypatch.setenv("KC_ALERT_WEBHOOK_URL", webhook.url)
-    with caplog.at_level(logging.INFO, logger="khuyencong.alerts"):
+    with caplog.at_level(logging.INFO, logger="khuyencong.run.alerts"):
         notify_failure(_context("Mart gate failed: reconciliation differences are zero"))
     assert len(webhook.received) == 1
     request = webhook.received[0]
@@ -295,10 +295,10 @@ def test_notify_failure_posts_to_the_webhook(webhook, monkeypatch, caplog):
 
 
 def test_notify_failure_without_webhook_only_logs(webhook, monkeypatch, caplog):
-    from khuyencong.alerts import notify_failure
+    from khuyencong.run.alerts import notify_failure
 
     monkeypatch.delenv("KC_ALERT_WEBHOOK_URL", raising=False)
-    with caplog.at_level(logging.INFO, logger="khuyencong.alerts"):
+    with caplog.at_level(logging.INFO, logger="khuyencong.run.alerts"):
         notify_failure(_context())
     assert webhook.received == []
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
@@ -310,13 +310,13 @@ def test_unreachable_webhook_does_not_hide_the_failure(monkeypatch, caplog):
     """A dead alert endpoint is logged as a warning; the callback itself must not raise."""
     import socket
 
-    from khuyencong.alerts import notify_failure
+    from khuyencong.run.alerts import notify_failure
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     monkeypatch.setenv("KC_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{port}/nobody")
-    with caplog.at_level(logging.INFO, logger="khuyencong.alerts"):
+    with caplog.at_level(logging.INFO, logger="khuyencong.run.alerts"):
         notify_failure(_context())
     assert any(r.levelno == logging.WARNING and "alert webhook failed" in r.getMessage() for r in caplog.records)
     assert any(r.levelno == logging.ERROR for r in caplog.records)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from builders import valid_report
 
-from khuyencong import pipeline
-from khuyencong.pipeline import Settings
+from khuyencong.run import pipeline
+from khuyencong.run.pipeline import Settings
 
 
 def pages(root: Path, suite: str) -> set[Path]:

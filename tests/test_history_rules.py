@@ -3,7 +3,7 @@ last year, W06 late; against files loaded in an earlier run (`HistoryRules.from_
 against earlier files of the same batch, and through `kc validate --warehouse`.
 
 Files are built with `tests/builders.py` into a `raw/<arrival-date>/` landing zone; the earlier
-ones are loaded into a DuckDB `raw` schema with the real loader (`khuyencong.loader.load_check`).
+ones are loaded into a DuckDB `raw` schema with the real loader (`khuyencong.warehouse.loader.load_check`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import duckdb
 import pytest
 from builders import valid_report
 
-from khuyencong.checking import check_files
-from khuyencong.history import HistoryRules
-from khuyencong.loader import ensure_raw_schema, load_check
+from khuyencong.rules.checking import check_files
+from khuyencong.rules.history import HistoryRules
+from khuyencong.warehouse.loader import ensure_raw_schema, load_check
 
 LOADED_AT = datetime(2025, 11, 1, 2, 0)
 UNIT_NAMES = {

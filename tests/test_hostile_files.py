@@ -1,7 +1,7 @@
 """Hostile files: each is refused with F01 by `read_file`, quickly, without crashing or exhausting memory.
 
 SUBMISSION_SPEC.md rule F01: wrong container, corrupt, encrypted, too large,
-undecodable text. `khuyencong.container` caps or refuses everything before a parser
+undecodable text. `khuyencong.ingest.container` caps or refuses everything before a parser
 sees it; these tests build the attacks byte by byte.
 """
 
@@ -18,7 +18,7 @@ import pytest
 from builders import encode_text, read_part, rewrite_zip, valid_report
 
 from khuyencong.config import ReadLimits
-from khuyencong.reader import read_file
+from khuyencong.ingest.reader import read_file
 
 MB = 1024 * 1024
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

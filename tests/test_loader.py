@@ -9,8 +9,8 @@ import duckdb
 import pytest
 from builders import valid_report
 
-from khuyencong.checking import check_files
-from khuyencong.loader import discover, ensure_raw_schema, load_check, record_duplicates
+from khuyencong.rules.checking import check_files
+from khuyencong.warehouse.loader import discover, ensure_raw_schema, load_check, record_duplicates
 
 LOADED_AT = datetime(2024, 7, 11, 1, 0)
 

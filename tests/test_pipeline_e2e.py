@@ -13,7 +13,7 @@ then, in parallel, on copies of the warehouse after run 3:
             more singular test): `kc run` exits 1, the published file stays byte-identical, the
             on_failure_callback posts to a local webhook
 and, in this process, the mart gate: `pipeline.gate_marts` on a corrupted build database, and `run_all`
-with `khuyencong.mart_gate.mart_frames` patched to corrupt the reconciliation frame.
+with `khuyencong.rules.mart_gate.mart_frames` patched to corrupt the reconciliation frame.
 
 `raw/` is hashed before and after every run: the pipeline never writes it.
 """
@@ -611,7 +611,7 @@ def test_runs_never_write_raw(scenario):
 
 
 def test_gate_marts_blocks_on_a_corrupted_build_db(scenario, background, tmp_path):
-    from khuyencong import pipeline
+    from khuyencong.run import pipeline
 
     w = copy_warehouse(scenario.warehouse, tmp_path / "wh_corrupt")
     before = published_state(w)
@@ -639,7 +639,8 @@ def test_gate_marts_blocks_on_a_corrupted_build_db(scenario, background, tmp_pat
 @pytest.fixture(scope="module")
 def blocked_pipeline(scenario, background, tmp_path_factory):
     """run_all (the DAG's stages, no Airflow) with a new valid file and a corrupted reconciliation frame."""
-    from khuyencong import mart_gate, pipeline
+    from khuyencong.rules import mart_gate
+    from khuyencong.run import pipeline
 
     root = tmp_path_factory.mktemp("blocked")
     raw = root / "raw"
@@ -682,7 +683,7 @@ def test_mart_gate_failure_blocks_publication(blocked_pipeline):
 
 
 def test_next_run_after_a_blocked_publication_publishes(blocked_pipeline):
-    from khuyencong import pipeline
+    from khuyencong.run import pipeline
 
     stages = pipeline.run_all(blocked_pipeline["settings"])  # the gate is fixed: mart_frames is the real one
     assert "publish" in stages

@@ -1,4 +1,4 @@
-"""Atomic publication (`khuyencong.publish.publish_marts`) with BI readers in other processes.
+"""Atomic publication (`khuyencong.warehouse.publish.publish_marts`) with BI readers in other processes.
 
 DESIGN.md: "Readers read the published file, which is replaced atomically, so a BI query never
 sees a half-built or failed load." Two reader processes query the published file in a loop while
@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from khuyencong.publish import publish_marts
+from khuyencong.warehouse.publish import publish_marts
 
 OLD = {"version": 1, "fund_rows": 400_000, "status_rows": 150_000}
 NEW = {"version": 2, "fund_rows": 900_000, "status_rows": 250_000}

@@ -320,7 +320,7 @@ def test_format_vn_number(value, text):
 
 def test_reader_accepts_the_valid_files_with_the_intended_figures(sample_dir, plan):
     """Integration with the project's reader: reader-level rules fire exactly where meant."""
-    reader = pytest.importorskip("khuyencong.reader")
+    reader = pytest.importorskip("khuyencong.ingest.reader")
     reader_rules = {"F01", "F02", "F03", "F04", "W05"}
     for f in plan:
         check = reader.read_file(sample_dir / f.relpath)

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from khuyencong.pipeline import Settings, run_all
+from khuyencong.run.pipeline import Settings, run_all
 from khuyencong.sample import INVALID_SAMPLE_FILES
 
 RAW = Path(__file__).resolve().parents[1] / "raw"

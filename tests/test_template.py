@@ -1,4 +1,4 @@
-"""The blank KC-1 workbook (khuyencong.template)."""
+"""The blank KC-1 workbook (khuyencong.ingest.template)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from khuyencong import config
-from khuyencong.template import write_template
+from khuyencong.ingest.template import write_template
 
 SPEC_COLUMNS = {
     "thong_tin": ["truong", "gia_tri"],
@@ -120,7 +120,7 @@ def test_deterministic(template_path, tmp_path):
 
 def test_filled_template_is_accepted_by_the_reader(template_path, tmp_path):
     """A province fills in some numbers and leaves other rows empty: the file loads."""
-    reader = pytest.importorskip("khuyencong.reader")
+    reader = pytest.importorskip("khuyencong.ingest.reader")
     wb = openpyxl.load_workbook(template_path)
     info = wb["thong_tin"]
     for r in range(2, 11):

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "validate":
         return _validate(args)
     if args.command == "template":
-        from khuyencong.template import write_template
+        from khuyencong.ingest.template import write_template
 
         args.out.parent.mkdir(parents=True, exist_ok=True)
         write_template(args.out)
@@ -66,18 +66,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(written)} sample files written under {args.out}")
         return 0
     if args.command == "run":
-        from khuyencong.local_run import run_local
+        from khuyencong.run.local_run import run_local
 
-        return run_local(
-            raw=(args.raw or config.raw_dir()).resolve(),
-            warehouse=(args.warehouse or config.warehouse_dir()).resolve(),
-            rebuild=args.rebuild,
-        )
+        return run_local(config.Settings.from_env(args.raw, args.warehouse), rebuild=args.rebuild)
     return 2  # pragma: no cover - argparse enforces the commands
 
 
 def _validate(args) -> int:
-    from khuyencong.checking import check_files
+    from khuyencong.rules.checking import check_files
 
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:
@@ -86,10 +82,11 @@ def _validate(args) -> int:
     arrival = args.arrival_date
     history = None
     if args.warehouse:
-        from khuyencong.history import HistoryRules
+        from khuyencong.rules.history import HistoryRules
 
-        history = HistoryRules.from_warehouse(args.warehouse.resolve())
-    checks = check_files(args.files, arrival_date=arrival, default_arrival_date=date.today(), history=history)
+        history = HistoryRules.from_database(config.Settings.from_env(warehouse_dir=args.warehouse).build_db)
+    checks = check_files(args.files, arrival_date=arrival, default_arrival_date=date.today(), history=history,
+                         limits=config.Settings.from_env().limits)
     rejected = any(c.status == "rejected" for c in checks)
     if args.json:
         out = {

@@ -1,60 +1,151 @@
-"""Paths and limits, from the environment with file-relative defaults.
+"""The one typed configuration of a run: every path, cap and setting, read from the environment once.
 
+`Settings.from_env()` is the only place the product reads `KC_*` variables (the DAG
+file reads Airflow's retry settings through it too). Build it once at an entry point
+(`kc`, a DAG task, a test) and pass it down; nothing below reads the environment.
 Nothing here imports anything heavy: the CLI start-up path goes through it.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _path(var: str, default: Path) -> Path:
-    value = os.environ.get(var)
-    return Path(value).expanduser().resolve() if value else default
-
-
-def raw_dir() -> Path:
-    return _path("KC_RAW_DIR", Path.cwd() / "raw")
-
-
-def warehouse_dir() -> Path:
-    return _path("KC_WAREHOUSE_DIR", Path.cwd() / "warehouse")
-
-
-def dbt_project_dir() -> Path:
-    return _path("KC_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project")
-
-
-def seeds_dir() -> Path:
-    return dbt_project_dir() / "seeds"
-
-
-def expectations_dir() -> Path:
-    return _path("KC_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations")
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+DAGS_DIR = PROJECT_ROOT / "dags"
 
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """Caps that keep a hostile file from exhausting memory or time (rule F01)."""
+    """Caps that keep a hostile file from exhausting memory or time (rule F01).
+
+    Each cap has its environment variable in `ENV`; defaults are documented in docs/submission-format.md.
+    """
 
     max_file_bytes: int = 20 * 1024 * 1024
     max_uncompressed_bytes: int = 50 * 1024 * 1024
     max_entries: int = 20
     max_rows_per_sheet: int = 10_000
 
-    @classmethod
-    def from_env(cls) -> ReadLimits:
-        def get(name: str, default: int) -> int:
-            return int(os.environ.get(name, default))
+    ENV = {
+        "max_file_bytes": "KC_MAX_FILE_BYTES",
+        "max_uncompressed_bytes": "KC_MAX_UNCOMPRESSED_BYTES",
+        "max_entries": "KC_MAX_ARCHIVE_ENTRIES",
+        "max_rows_per_sheet": "KC_MAX_ROWS_PER_SHEET",
+    }
 
-        d = cls()
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ReadLimits:
+        env = os.environ if environ is None else environ
+        return cls(**{f.name: int(env[cls.ENV[f.name]]) for f in fields(cls) if cls.ENV[f.name] in env})
+
+
+def _path(environ: Mapping[str, str], var: str, default: Path) -> Path:
+    value = environ.get(var)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the run reads and writes, and how it behaves. Defaults in parentheses are the README's."""
+
+    raw_dir: Path  # KC_RAW_DIR (./raw): the landing zone, only ever read
+    warehouse_dir: Path  # KC_WAREHOUSE_DIR (./warehouse)
+    build_db: Path  # KC_BUILD_DB (<warehouse>/build.duckdb): dbt's database, one writer
+    dbt_project_dir: Path = DBT_PROJECT_DIR  # KC_DBT_PROJECT_DIR
+    expectations_dir: Path = EXPECTATIONS_DIR  # KC_EXPECTATIONS_DIR
+    dags_dir: Path = DAGS_DIR  # KC_DAGS_DIR
+    limits: ReadLimits = field(default_factory=ReadLimits)
+    task_retries: int = 2  # KC_TASK_RETRIES: transient errors only
+    retry_delay_seconds: int = 60  # KC_RETRY_DELAY_SECONDS
+    lock_timeout_seconds: float = 600.0  # KC_LOCK_TIMEOUT_SECONDS: wait for another writer
+    alert_webhook_url: str | None = None  # KC_ALERT_WEBHOOK_URL: failure alerts (off)
+    airflow_log_level: str = "WARNING"  # KC_AIRFLOW_LOG_LEVEL, for `kc run`
+    postgres_url: str | None = None  # KC_POSTGRES_URL: optional PostgreSQL serving target
+    postgres_reader_role: str | None = None  # KC_POSTGRES_READER_ROLE
+    crash_at: str | None = None  # KC_CRASH_AT: fault injection for the crash tests (kill -9 at a named point)
+
+    @classmethod
+    def from_env(
+        cls,
+        raw_dir: str | Path | None = None,
+        warehouse_dir: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Explicit arguments win over the environment (`kc run --raw ... --warehouse ...`)."""
+        env = os.environ if environ is None else environ
+        cwd = Path.cwd()
+        raw = Path(raw_dir).resolve() if raw_dir else _path(env, "KC_RAW_DIR", cwd / "raw")
+        warehouse = (Path(warehouse_dir).resolve() if warehouse_dir
+                     else _path(env, "KC_WAREHOUSE_DIR", cwd / "warehouse"))
+        # an explicit warehouse brings its own build database; KC_BUILD_DB only overrides the default
+        build = warehouse / "build.duckdb" if warehouse_dir else _path(env, "KC_BUILD_DB", warehouse / "build.duckdb")
         return cls(
-            max_file_bytes=get("KC_MAX_FILE_BYTES", d.max_file_bytes),
-            max_uncompressed_bytes=get("KC_MAX_UNCOMPRESSED_BYTES", d.max_uncompressed_bytes),
-            max_entries=get("KC_MAX_ARCHIVE_ENTRIES", d.max_entries),
-            max_rows_per_sheet=get("KC_MAX_ROWS_PER_SHEET", d.max_rows_per_sheet),
+            raw_dir=raw,
+            warehouse_dir=warehouse,
+            build_db=build,
+            dbt_project_dir=_path(env, "KC_DBT_PROJECT_DIR", DBT_PROJECT_DIR),
+            expectations_dir=_path(env, "KC_EXPECTATIONS_DIR", EXPECTATIONS_DIR),
+            dags_dir=_path(env, "KC_DAGS_DIR", DAGS_DIR),
+            limits=ReadLimits.from_env(env),
+            task_retries=int(env.get("KC_TASK_RETRIES", 2)),
+            retry_delay_seconds=int(env.get("KC_RETRY_DELAY_SECONDS", 60)),
+            lock_timeout_seconds=float(env.get("KC_LOCK_TIMEOUT_SECONDS", 600)),
+            alert_webhook_url=env.get("KC_ALERT_WEBHOOK_URL") or None,
+            airflow_log_level=env.get("KC_AIRFLOW_LOG_LEVEL", "WARNING"),
+            postgres_url=env.get("KC_POSTGRES_URL") or None,
+            postgres_reader_role=env.get("KC_POSTGRES_READER_ROLE") or None,
+            crash_at=env.get("KC_CRASH_AT") or None,
         )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Settings:
+        """The inverse of `to_dict`: how a DAG task gets the settings `kc run` chose (run conf)."""
+        base = cls.from_env(data.get("raw_dir"), data.get("warehouse_dir"))
+        return replace(base, build_db=Path(str(data["build_db"]))) if data.get("build_db") else base
+
+    def to_dict(self) -> dict[str, str]:
+        return {"raw_dir": str(self.raw_dir), "warehouse_dir": str(self.warehouse_dir),
+                "build_db": str(self.build_db)}
+
+    @property
+    def published_db(self) -> Path:
+        return self.warehouse_dir / "khuyencong.duckdb"
+
+    @property
+    def parquet_dir(self) -> Path:
+        return self.warehouse_dir / "parquet" / "marts"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.warehouse_dir / "reports"
+
+    @property
+    def runs_dir(self) -> Path:
+        """The one place run records go (the last 30 runs)."""
+        return self.reports_dir / "runs"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.warehouse_dir / "dbt" / "target"
+
+    @property
+    def seeds_dir(self) -> Path:
+        return self.dbt_project_dir / "seeds"
+
+
+def crash_point(settings: Settings, name: str) -> None:
+    """Die here, as `kill -9` would, when the crash tests ask for this point (`KC_CRASH_AT=name`)."""
+    if settings.crash_at == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def seeds_dir() -> Path:
+    """The reference seeds (read-only project data): `KC_DBT_PROJECT_DIR`/seeds for a copy of the project."""
+    return Settings.from_env().seeds_dir

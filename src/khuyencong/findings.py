@@ -1,7 +1,7 @@
 """Findings: what a check says about a file, in the shape of a validation error report.
 
-Every finding names the rule (F01-F07 fatal, W01-W06 warning, as in
-SUBMISSION_SPEC.md section 5), where it is (sheet, row, column), the value found,
+Every finding names the rule (F01-F07 fatal, W01-W07 warning, as in
+the rule table of docs/submission-format.md), where it is (sheet, row, column), the value found,
 what was expected, and a message in Vietnamese and in English.
 """
 
@@ -28,6 +28,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "W04": (WARNING, "Tổng kinh phí đề án lệch kế hoạch hơn 1%", "Projects' approved amounts differ from the funding plan by more than 1%"),
     "W05": (WARNING, "Tên đơn vị không khớp mã đơn vị", "Unit name does not match the unit code"),
     "W06": (WARNING, "Nộp sau hạn", "Received after the deadline"),
+    "W07": (WARNING, "Số liệu ước tính: báo cáo lập trước khi hết kỳ", "Estimate: report prepared before its period ended"),
 }
 
 REPORT_COLUMNS = (
@@ -92,3 +93,14 @@ def verdict(findings: list[Finding]) -> str:
     if findings:
         return "accepted_with_warnings"
     return "accepted"
+
+
+def could_not_process(stage: str, exc: BaseException) -> Finding:
+    """The F01 finding for a file that made a reader, gate or loader fail: what failed, never a traceback."""
+    text = f"{type(exc).__name__}: {exc}"[:300]
+    return finding(
+        "F01",
+        f"Không xử lý được tệp ({stage}): {text}. Hãy lưu lại tệp từ mẫu báo cáo rồi gửi lại.",
+        f"The file could not be processed ({stage}): {text}. Save it again from the template and resend it.",
+        expected="a file the reader can process",
+    )

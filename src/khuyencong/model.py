@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
+
+from khuyencong.findings import Finding, verdict
 
 
 @dataclass(frozen=True)
@@ -83,3 +86,22 @@ class Submission:
         chosen = next((c for c in options if c in letters), options[0])
         letter = letters.get(chosen)
         return f"{chosen} ({letter})" if letter else chosen
+
+
+@dataclass
+class FileCheck:
+    """The result of checking one file: a typed submission, findings, or both."""
+
+    path: Path
+    sha256: str
+    arrival_date: date | None
+    submission: Submission | None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return verdict(self.findings)
+
+    @property
+    def submission_id(self) -> str:
+        return self.sha256[:16]

@@ -12,6 +12,7 @@ from pathlib import Path
 from khuyencong import config
 
 MERGER_DATE = date(2025, 7, 1)  # the 34 provinces exist from this day
+FIRST_YEAR, LAST_YEAR = 2005, 2100  # report years accepted: the programme's reports start in 2005
 _PERIOD = re.compile(r"^(?:KH|CN|([1-9]|1[01])T)$")
 
 
@@ -35,6 +36,11 @@ def period_end(year: int, period: str) -> date:
     if months == 0:
         return date(year, 1, 1)
     return date(year, months, calendar.monthrange(year, months)[1])
+
+
+def period_start(year: int, period: str) -> date:
+    """First day a period covers: every period (plan, n months, full year) starts on 1 January."""
+    return date(year, 1, 1)
 
 
 def era_for(year: int, period: str) -> int:

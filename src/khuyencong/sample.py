@@ -67,9 +67,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from khuyencong import normalise
-from khuyencong.periods import deadline, era_for, period_end
-from khuyencong.reference import seed_rows
-from khuyencong.template import (
+from khuyencong.ingest.template import (
     DATE_FORMAT,
     FUNDING_COLUMNS,
     LABELS,
@@ -80,6 +78,8 @@ from khuyencong.template import (
     load_indicators,
     save_workbook_deterministic,
 )
+from khuyencong.periods import deadline, era_for, period_end
+from khuyencong.reference import seed_rows
 
 SEED = 20240630
 Cell = str | int | float | Decimal | date | datetime | None

@@ -1,30 +1,35 @@
-"""`kc run`: the nightly DAG, in this process (`dag.test()`), with a local Airflow home under the warehouse."""
+"""`kc run`: the nightly DAG, in this process (`dag.test()`), with a local Airflow home under the warehouse.
+
+`kc run` holds the build database's lock for the whole run: a second `kc run` (or a DAG task)
+waits up to `KC_LOCK_TIMEOUT_SECONDS`, then exits naming the holder, and nothing is lost.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
+from khuyencong.config import Settings
 
-def latest_run_record(warehouse: Path, since: float) -> dict | None:
-    runs = sorted((warehouse / "reports" / "runs").glob("*.json"))
+
+def latest_run_record(settings: Settings, since: float) -> dict | None:
+    runs = sorted(settings.runs_dir.glob("*.json"))
     if not runs or runs[-1].stat().st_mtime < since:
         return None
     return json.loads(runs[-1].read_text(encoding="utf-8"))
 
 
 def format_summary(stages: dict, warehouse: Path) -> list[str]:
-    d, c = stages.get("discover", {}), stages.get("check_and_load", {})
+    c = stages.get("check_and_load") or {}
     lines = [
-        f"files:      {d.get('total', 0)} in raw/, {d.get('seen', 0)} already seen, {len(d.get('new', []))} new, "
-        f"{len(d.get('duplicates', []))} duplicates",
+        f"files:      {c.get('total', 0)} in raw/, {c.get('seen', 0)} already seen, {c.get('new', 0)} new, "
+        f"{c.get('duplicates', 0)} duplicates",
         f"verdicts:   {c.get('accepted', 0)} accepted, {c.get('accepted_with_warnings', 0)} accepted with warnings, "
         f"{c.get('rejected', 0)} rejected",
         f"rows:       {c.get('rows_loaded', 0)} loaded",
     ]
-    if "dbt_build" in stages:
+    if stages.get("dbt_build"):
         passed = stages["dbt_build"].get("passed", {})
         lines.append("dbt build:  " + ", ".join(f"{n} {k}s" for k, n in sorted(passed.items())) + " passed")
     else:
@@ -40,29 +45,34 @@ def format_summary(stages: dict, warehouse: Path) -> list[str]:
     return lines
 
 
-def run_local(raw: Path, warehouse: Path, rebuild: bool = False) -> int:
-    os.environ["KC_RAW_DIR"] = str(raw)
-    os.environ["KC_WAREHOUSE_DIR"] = str(warehouse)
-    os.environ.setdefault("KC_RETRY_DELAY_SECONDS", "5")  # in-process: do not sit a minute on a retry
-    warehouse.mkdir(parents=True, exist_ok=True)
-    from khuyencong.airflow_local import run_dag_in_process
+def run_local(settings: Settings, rebuild: bool = False) -> int:
+    from khuyencong.warehouse.lock import WarehouseBusy, build_lock
 
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    outcome = run_dag_in_process("khuyencong_nightly", {"rebuild": rebuild}, warehouse)
+    try:
+        with build_lock(settings.build_db, "kc run", settings.lock_timeout_seconds):
+            from khuyencong.run.airflow_local import run_dag_in_process
+
+            outcome = run_dag_in_process("khuyencong_nightly", {"rebuild": rebuild, **settings.to_dict()}, settings)
+    except WarehouseBusy as exc:
+        print(f"kc run: {exc}")
+        return 75  # EX_TEMPFAIL: try again later
     wall = time.time() - started
     print()
     print(f"khuyencong_nightly: {outcome.state} (run {outcome.run_id}, {wall:.1f} s)")
-    record = latest_run_record(warehouse, started)
+    record = latest_run_record(settings, started)
     if record:
-        for line in format_summary(record, warehouse):
+        for line in format_summary(record, settings.warehouse_dir):
             print("  " + line)
-    if record and "blocked" in record:
-        print("  " + record["blocked"]["message"].replace("\n", "\n  "))
+    for key in ("blocked", "failed"):
+        if record and key in record:
+            print("  " + record[key]["message"].replace("\n", "\n  "))
     if not outcome.succeeded:
         print("  failed tasks: " + ", ".join(outcome.failed_tasks))
         if "mart_gate" in outcome.failed_tasks or "dbt_build" in outcome.failed_tasks:
             print("  publication blocked: the last published warehouse is unchanged.")
-            print(f"  mart gate result: {warehouse / 'reports' / 'mart_gate' / 'latest.json'}; "
-                  f"dbt results: {warehouse / 'dbt' / 'target' / 'run_results.json'}")
+            print(f"  mart gate result: {settings.reports_dir / 'mart_gate' / 'latest.json'}; "
+                  f"dbt results: {settings.dbt_target_dir / 'run_results.json'}")
         return 1
     return 0

@@ -1,10 +1,9 @@
-"""Failure callback: log, and post to a webhook when KC_ALERT_WEBHOOK_URL is set (no secret in code)."""
+"""Failure callback: log, and post to a webhook when `Settings.alert_webhook_url` (KC_ALERT_WEBHOOK_URL) is set."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.request
 
 log = logging.getLogger(__name__)
@@ -22,10 +21,9 @@ def failure_message(context: dict) -> dict:
     }
 
 
-def notify_failure(context: dict) -> None:
+def notify_failure(context: dict, url: str | None) -> None:
     message = failure_message(context)
     log.error("khuyencong run failed: %s", json.dumps(message, ensure_ascii=False))
-    url = os.environ.get("KC_ALERT_WEBHOOK_URL")
     if not url:
         return
     body = json.dumps({"text": f"Khuyến công nightly failed at {message['task_id']}: {message['error']}", **message},

@@ -8,21 +8,24 @@ only ever read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import os
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from khuyencong.findings import FATAL
+from khuyencong.findings import FATAL, could_not_process, finding
 from khuyencong.periods import deadline
-from khuyencong.reader import FileCheck, file_sha256
-from khuyencong.warehouse_schema import create_raw_schema_sql
+from khuyencong.ingest.reader import arrival_date_from_path, file_sha256
+from khuyencong.model import FileCheck
+from khuyencong.warehouse.schema import create_raw_schema_sql
 
 
-def connect(db_path: Path, read_only: bool = False):
-    import duckdb
+def connect(db_path: Path, read_only: bool = False, timeout: float = 0.0):
+    """A DuckDB connection; a writer waits up to `timeout` s while another process holds the file."""
+    from khuyencong.warehouse.lock import connect_writer
 
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(db_path), read_only=read_only)
+    return connect_writer(db_path, timeout, read_only=read_only)
 
 
 def ensure_raw_schema(con) -> None:
@@ -35,29 +38,79 @@ class Discovery:
     new: list[Path]  # files to check, in a stable order
     duplicates: list[tuple[Path, str]]  # (path, submission_id of the file with the same bytes)
     seen: int  # files already recorded before this run
-    total: int  # files in raw/ of an accepted type or not
+    total: int  # entries in raw/<folder>/, of an accepted type or not
+    refused: list[tuple[Path, str]] = field(default_factory=list)  # (path, why) never opened: symlinks
+
+
+def landing_entries(raw_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Regular files under raw/<folder>/ (any type: wrong types are refused with F01), and the
+    entries that are refused without being opened: symbolic links (never followed) at either level.
+    """
+    files: list[Path] = []
+    refused: list[tuple[Path, str]] = []
+    with os.scandir(raw_dir) as top:
+        folders = sorted(top, key=lambda e: os.fsencode(e.name))
+    for folder in folders:
+        if folder.name.startswith("."):
+            continue
+        if folder.is_symlink():
+            refused.append((Path(folder.path), "symlink"))
+            continue
+        if not folder.is_dir(follow_symlinks=False):
+            continue  # files directly in raw/ are not in an arrival folder: not part of the landing zone
+        with os.scandir(folder.path) as inner:
+            entries = sorted(inner, key=lambda e: os.fsencode(e.name))
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                refused.append((Path(entry.path), "symlink"))
+            elif entry.is_file(follow_symlinks=False):
+                files.append(Path(entry.path))
+    return files, refused
 
 
 def landing_files(raw_dir: Path) -> list[Path]:
-    """Every regular file under raw/<folder>/ (any type: wrong types are refused with F01), sorted."""
-    return sorted(
-        p for p in raw_dir.glob("*/*")
-        if p.is_file() and not p.name.startswith(".")
-    )
+    return landing_entries(raw_dir)[0]
 
 
 def relative(path: Path, raw_dir: Path) -> str:
-    return path.resolve().relative_to(raw_dir.resolve()).as_posix()
+    """The path under raw/ as text that any database, JSON or report can hold.
+
+    Names that are not valid UTF-8 keep their bytes visible as `\\xNN` escapes; the file itself
+    is always opened through its real `Path`.
+    """
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(raw_dir))
+    return os.fsencode(rel).decode("utf-8", "backslashreplace").replace(os.sep, "/")
+
+
+def _symlink_sha256(path: Path, raw_dir: Path) -> str:
+    """A refused symlink is recorded by what it is (its name and target), never by what it points to."""
+    target = os.fsencode(os.readlink(path))
+    return hashlib.sha256(b"symlink\0" + os.fsencode(relative(path, raw_dir)) + b"\0" + target).hexdigest()
+
+
+def refused_entry(path: Path, reason: str, raw_dir: Path) -> FileCheck:
+    """A landing-zone entry refused unopened (F01), with its own report, recorded once."""
+    target = os.fsencode(os.readlink(path)).decode("utf-8", "backslashreplace")
+    return FileCheck(path, _symlink_sha256(path, raw_dir), arrival_date_from_path(path), None, [finding(
+        "F01",
+        f"'{relative(path, raw_dir)}' là liên kết tượng trưng (symlink) tới '{target}': không được mở. "
+        "Hãy đặt chính tệp báo cáo vào thư mục nhận.",
+        f"'{relative(path, raw_dir)}' is a symbolic link to '{target}': it is not followed. "
+        "Put the report file itself in the arrival folder.",
+        value=target, expected="a regular file",
+    )])
 
 
 def discover(con, raw_dir: Path) -> Discovery:
-    """Split raw/ into already-seen paths, byte-identical duplicates and new files (by sha256)."""
+    """Split raw/ into already-seen paths, byte-identical duplicates, refused entries and new files (by sha256)."""
     ensure_raw_schema(con)
     known_paths = {r[0] for r in con.execute(
         "SELECT path FROM raw.submissions UNION ALL SELECT path FROM raw.duplicate_files"
     ).fetchall()}
     known_sha = dict(con.execute("SELECT sha256, submission_id FROM raw.submissions").fetchall())
-    files = landing_files(raw_dir)
+    files, refused = landing_entries(raw_dir)
     new, duplicates, seen = [], [], 0
     batch_sha: dict[str, Path] = {}
     for path in files:
@@ -73,7 +126,10 @@ def discover(con, raw_dir: Path) -> Discovery:
         else:
             batch_sha[sha] = path
             new.append(path)
-    return Discovery(new=new, duplicates=duplicates, seen=seen, total=len(files))
+    unseen_refused = [(p, why) for p, why in refused if relative(p, raw_dir) not in known_paths]
+    seen += len(refused) - len(unseen_refused)
+    return Discovery(new=new, duplicates=duplicates, seen=seen, total=len(files) + len(refused),
+                     refused=unseen_refused)
 
 
 def record_duplicates(con, duplicates: list[tuple[Path, str]], raw_dir: Path, loaded_at: datetime) -> None:
@@ -84,11 +140,9 @@ def record_duplicates(con, duplicates: list[tuple[Path, str]], raw_dir: Path, lo
         )
 
 
-def _arrival(path: Path) -> date:
-    try:
-        return date.fromisoformat(path.parent.name)
-    except ValueError:
-        return date.fromtimestamp(path.stat().st_mtime)
+def _arrival(path: Path) -> date | None:
+    """The arrival folder's date; None when the folder is not a date (such a file is refused with F04)."""
+    return arrival_date_from_path(path)
 
 
 def load_check(con, check: FileCheck, raw_dir: Path, loaded_at: datetime) -> None:
@@ -108,7 +162,7 @@ def load_check(con, check: FileCheck, raw_dir: Path, loaded_at: datetime) -> Non
         con.execute(
             "INSERT INTO raw.submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                sid, check.sha256, relative(check.path, raw_dir), check.path.name, check.path.stat().st_size,
+                sid, check.sha256, relative(check.path, raw_dir), relative(check.path, check.path.parent), check.path.lstat().st_size,
                 check.arrival_date or _arrival(check.path),
                 meta.unit_id if meta else None, meta.unit_name_in_file if meta else None,
                 meta.year if meta else None, meta.period if meta else None,
@@ -148,3 +202,21 @@ def load_check(con, check: FileCheck, raw_dir: Path, loaded_at: datetime) -> Non
     except Exception:
         con.execute("ROLLBACK")
         raise
+
+
+def load_isolated(con, check: FileCheck, raw_dir: Path, loaded_at: datetime) -> FileCheck:
+    """`load_check`, and if the file's rows can't be stored, store it refused (F01) instead.
+
+    A lock conflict or a lost database is not about the file: it is raised, and the file stays new.
+    """
+    import duckdb
+
+    try:
+        load_check(con, check, raw_dir, loaded_at)
+        return check
+    except (duckdb.ConversionException, duckdb.ConstraintException, duckdb.InvalidInputException,
+            duckdb.OutOfRangeException, OverflowError, ValueError, TypeError, UnicodeError) as exc:
+        refused = FileCheck(check.path, check.sha256, check.arrival_date, check.submission,
+                            [*check.findings, could_not_process("load", exc)])
+        load_check(con, refused, raw_dir, loaded_at)
+        return refused

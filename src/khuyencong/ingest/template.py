@@ -25,6 +25,8 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
+from khuyencong.periods import FIRST_YEAR, LAST_YEAR
+
 # code -> Vietnamese label printed in header rows (normalise(label) == code)
 LABELS: dict[str, str] = {
     "truong": "Trường",
@@ -246,8 +248,9 @@ def write_template(out_path: Path) -> None:
     rows = {code: r for r, (code, _) in enumerate(METADATA_FIELDS, start=2)}
     list_validation(ws, "danh_muc!$C$2:$C$14", f"B{rows['ky_bao_cao']}", "KH, 1T..11T, CN")
     list_validation(ws, "danh_muc!$D$2:$D$5", f"B{rows['don_vi_tien']}", "đồng, nghìn đồng, triệu đồng, tỷ đồng")
-    year = DataValidation(type="whole", operator="between", formula1="2010", formula2="2100", allow_blank=True)
-    year.error = "Năm từ 2010 đến 2100 / year 2010..2100"
+    year = DataValidation(type="whole", operator="between", formula1=str(FIRST_YEAR), formula2=str(LAST_YEAR),
+                          allow_blank=True)
+    year.error = f"Năm từ {FIRST_YEAR} đến {LAST_YEAR} / year {FIRST_YEAR}..{LAST_YEAR}"
     year.showErrorMessage = True
     ws.add_data_validation(year)
     year.add(f"B{rows['nam']}")

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from khuyencong.findings import REPORT_COLUMNS, RULES
-from khuyencong.reader import FileCheck
+from khuyencong.model import FileCheck
 
 CSV_HEADER = {
     "rule": "ma_loi / rule", "severity": "muc_do / severity", "sheet": "sheet", "row": "dong / row",

@@ -88,17 +88,21 @@ def mart_frames(con) -> dict:
     }
 
 
-def check_marts(build_db: Path, reports_dir: Path, context=None, warehouse_dir: Path | None = None) -> dict:
-    """Run the mart suites on the build database; write the full result; return success and failed checks."""
-    from khuyencong.gate import SuiteRunner, new_context
-    from khuyencong.loader import connect
+def check_marts(build_db: Path, reports_dir: Path, context=None,
+                expectations_dir: Path | None = None) -> tuple[dict, dict]:
+    """Run the mart suites on the build database; write the full result.
+
+    Returns the verdict (success, failed checks) and the GX results, which the caller renders as Data Docs.
+    """
+    from khuyencong.rules.gate import SuiteRunner, new_context
+    from khuyencong.warehouse.loader import connect
 
     con = connect(build_db, read_only=True)
     try:
         frames = mart_frames(con)
     finally:
         con.close()
-    runner = SuiteRunner(context if context is not None else new_context(), MART_SUITES, "kc_marts")
+    runner = SuiteRunner(context if context is not None else new_context(), MART_SUITES, "kc_marts", expectations_dir)
     failed, details = [], {}
     for name, suite in runner.suites.items():
         df = frames[suite.table]
@@ -118,10 +122,6 @@ def check_marts(build_db: Path, reports_dir: Path, context=None, warehouse_dir: 
     result_path = out_dir / "latest.json"
     result_path.write_text(json.dumps({"success": not failed, "failed": failed, "results": details},
                                       ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    docs = None
-    if warehouse_dir is not None:
-        from khuyencong.data_docs import publish_results
-
-        docs = str(publish_results(runner.context, runner.last_results, warehouse_dir, "marts"))
-    return {"success": not failed, "failed": failed, "result_path": str(result_path), "data_docs": docs,
-            "checks": sum(len(s.document["expectations"]) for s in runner.suites.values())}
+    verdict = {"success": not failed, "failed": failed, "result_path": str(result_path),
+               "checks": sum(len(s.document["expectations"]) for s in runner.suites.values())}
+    return verdict, runner.last_results

@@ -70,7 +70,7 @@ def publish_results(context, results: dict, warehouse_dir: Path, stage: str) -> 
 
 def docs_context(warehouse_dir: Path):
     """The run's file-backed GX context, with the Data Docs site configured."""
-    from khuyencong.gate import new_context
+    from khuyencong.rules.gate import new_context
 
     root = project_dir(warehouse_dir)
     root.mkdir(parents=True, exist_ok=True)

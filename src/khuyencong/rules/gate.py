@@ -23,7 +23,7 @@ from typing import Any
 
 from khuyencong import config
 from khuyencong.findings import Finding, finding
-from khuyencong.reader import FileCheck
+from khuyencong.model import FileCheck
 from khuyencong.reference import Reference, load_reference
 
 ROW_ID_COLUMNS = ["file_key", "sheet", "source_row"]
@@ -44,7 +44,7 @@ class Suite:
 
 
 def load_suites(directory: Path | None = None) -> dict[str, Suite]:
-    directory = directory or config.expectations_dir()
+    directory = directory or config.EXPECTATIONS_DIR
     suites = {}
     for path in sorted(directory.glob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -196,9 +196,9 @@ class GateError(RuntimeError):
 class SuiteRunner:
     """Runs named suites of `expectations/` over pandas frames in one GX context, one validation per suite."""
 
-    def __init__(self, context, suite_names: Iterable[str], source_name: str):
+    def __init__(self, context, suite_names: Iterable[str], source_name: str, directory: Path | None = None):
         self.context = context
-        all_suites = load_suites()
+        all_suites = load_suites(directory)
         self.suites = {n: all_suites[n] for n in suite_names}
         self._gx_suites: dict[str, Any] = {}
         self._batch_definitions: dict[str, Any] = {}
@@ -268,8 +268,8 @@ class SuiteRunner:
 class FileGate(SuiteRunner):
     """Validates the rows of many files with the per-file suites, in one GX run per suite."""
 
-    def __init__(self, context=None, reference: Reference | None = None):
-        super().__init__(context if context is not None else new_context(), FILE_SUITES, "kc_files")
+    def __init__(self, context=None, reference: Reference | None = None, directory: Path | None = None):
+        super().__init__(context if context is not None else new_context(), FILE_SUITES, "kc_files", directory)
         self.reference = reference or load_reference()
 
     def expectation_parameters(self) -> dict[str, list[str]]:

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from khuyencong.config import Settings
 
 #: Loggers that are chatty at INFO when imported under Airflow's structlog set-up.
 _NOISY_LOGGERS = (
@@ -62,37 +62,32 @@ _NOISY_LOGGERS = (
 )
 
 
-def dags_dir() -> Path:
-    """The DAGs folder: ``KC_DAGS_DIR`` if set, else the repository's ``dags/``."""
-    value = os.environ.get("KC_DAGS_DIR")
-    return Path(value).expanduser().resolve() if value else REPO_ROOT / "dags"
+def local_airflow_env(settings: Settings) -> dict[str, str]:
+    """Airflow's own configuration (Airflow reads only the environment) for a local run under the warehouse.
 
-
-def local_airflow_env(warehouse_dir: Path) -> dict[str, str]:
-    """The environment that makes Airflow run locally against SQLite under ``warehouse_dir``."""
-    home = Path(warehouse_dir).expanduser().resolve() / "airflow"
-    level = os.environ.get("KC_AIRFLOW_LOG_LEVEL", "WARNING")
+    These are ``AIRFLOW__*`` variables, not ours: our settings reach the DAG as run params.
+    """
+    home = settings.warehouse_dir / "airflow"
+    level = settings.airflow_log_level
     return {
         "AIRFLOW_HOME": str(home),
-        # The DAG reads its paths from the environment; the warehouse given here wins.
-        "KC_WAREHOUSE_DIR": str(Path(warehouse_dir).expanduser().resolve()),
         # Absolute path: sqlite:/// + /abs/path.
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir()),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": level,
     }
 
 
-def prepare_local_airflow(warehouse_dir: Path) -> dict[str, str]:
+def prepare_local_airflow(settings: Settings) -> dict[str, str]:
     """Put the local Airflow configuration into ``os.environ``; call before importing airflow.
 
     Returns the variables it set. Creates ``<warehouse>/airflow``. Raises ``RuntimeError`` if
     ``airflow`` was already imported with another ``AIRFLOW_HOME`` (too late to configure it).
     """
-    env = local_airflow_env(warehouse_dir)
+    env = local_airflow_env(settings)
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     if "airflow" in sys.modules and os.environ.get("AIRFLOW_HOME") != env["AIRFLOW_HOME"]:
         raise RuntimeError(
@@ -157,12 +152,6 @@ class DagRunOutcome:
     def failed_tasks(self) -> list[str]:
         return [t.task_id for t in self.tasks if t.state in ("failed", "upstream_failed")]
 
-    def task_states(self) -> dict[str, str | None]:
-        return {
-            t.task_id if t.map_index < 0 else f"{t.task_id}[{t.map_index}]": t.state
-            for t in self.tasks
-        }
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "dag_id": self.dag_id,
@@ -194,11 +183,11 @@ def ensure_metadata_db() -> str:
     return "migrated" if current else "created"
 
 
-def load_dag(dag_id: str, dags_folder: Path | None = None):
+def load_dag(dag_id: str, dags_folder: Path):
     """Parse the DAGs folder and return the DAG ``dag_id``; raise with the import errors."""
     from airflow.dag_processing.dagbag import DagBag
 
-    folder = dags_folder or dags_dir()
+    folder = dags_folder
     bag = DagBag(dag_folder=str(folder), safe_mode=False)
     dag = bag.dags.get(dag_id)
     if dag is None:
@@ -209,11 +198,11 @@ def load_dag(dag_id: str, dags_folder: Path | None = None):
     return dag
 
 
-def run_dag_in_process(dag_id: str, conf: dict | None, warehouse_dir: Path) -> DagRunOutcome:
+def run_dag_in_process(dag_id: str, conf: dict | None, settings: Settings) -> DagRunOutcome:
     """Run ``dag_id`` once, in this process, with ``conf`` as the run configuration."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    prepare_local_airflow(warehouse_dir)
+    prepare_local_airflow(settings)
     import airflow  # noqa: F401  (reads the environment prepared above)
 
     quiet_third_party_logging()
@@ -224,7 +213,7 @@ def run_dag_in_process(dag_id: str, conf: dict | None, warehouse_dir: Path) -> D
     timings["metadata_db_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    dag = load_dag(dag_id)
+    dag = load_dag(dag_id, settings.dags_dir)
     timings["parse_dag_s"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -17,8 +17,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from khuyencong.model import FileCheck
 from khuyencong.periods import deadline, era_for
-from khuyencong.reader import FileCheck
 from khuyencong.reference import seed_rows
 
 HISTORY_SUITES = ("nop_dung_han", "luy_ke", "ke_hoach_nam")
@@ -102,11 +102,9 @@ class HistoryRules:
         return cls(list(reports.values()), raw_dir)
 
     @classmethod
-    def from_warehouse(cls, warehouse_dir: Path) -> HistoryRules:
-        from khuyencong.loader import connect
-        from khuyencong.pipeline import BUILD_DB
+    def from_database(cls, db: Path) -> HistoryRules:
+        from khuyencong.warehouse.loader import connect
 
-        db = warehouse_dir / BUILD_DB
         if not db.exists():
             raise FileNotFoundError(f"no build database at {db}: run `kc run` first or check --warehouse")
         con = connect(db, read_only=True)
@@ -228,7 +226,7 @@ class HistoryRules:
         return period, dict(plans)
 
     def check(self, checks: list[FileCheck], context=None) -> None:
-        from khuyencong.gate import SuiteRunner, new_context
+        from khuyencong.rules.gate import SuiteRunner, new_context
 
         runner = SuiteRunner(context if context is not None else new_context(), HISTORY_SUITES, "kc_history")
         runner.check_files(self.frames(checks), checks)

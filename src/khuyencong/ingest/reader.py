@@ -3,24 +3,31 @@
 The reader owns F01 (container), F02 (sheets/columns), F03 (unit), F04 (year,
 period, date), the number-format part of F05 and W05 (name vs code). Rules on
 parsed values (F05 negative/fractional, F06, F07, W01, W04) are Great
-Expectations expectations run by `khuyencong.gate` over the rows produced here.
+Expectations expectations run by `khuyencong.rules.gate` over the rows produced here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from khuyencong.config import ReadLimits
-from khuyencong.container import RawSheet, Refused, open_container, sheet_code
-from khuyencong.findings import Finding, finding, verdict
-from khuyencong.model import FundingRow, Metadata, OutcomeRow, ProjectRow, Submission
+from khuyencong.findings import Finding, finding
+from khuyencong.ingest.container import RawSheet, Refused, open_container, sheet_code
+from khuyencong.model import FileCheck, FundingRow, Metadata, OutcomeRow, ProjectRow, Submission
 from khuyencong.normalise import NumberFormatError, normalise_header, parse_vn_number
-from khuyencong.periods import era_for, normalise_period, period_months
+from khuyencong.periods import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    era_for,
+    normalise_period,
+    period_end,
+    period_months,
+    period_start,
+)
 from khuyencong.reference import Reference, load_reference
 
 MONEY_UNITS = {  # normalised don_vi_tien -> (canonical, factor to million VND)
@@ -51,25 +58,6 @@ HEADER_SEARCH_ROWS = 10  # a header may sit below a few title rows
 _DATE_TEXT = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _EXCEL_EPOCH = date(1899, 12, 30)
 _SERIAL_2000, _SERIAL_2101 = 36526, 73051  # Excel date serials of 2000-01-01 and 2101-01-01: a bare 2024 is no date
-
-
-@dataclass
-class FileCheck:
-    """The result of checking one file: a typed submission, findings, or both."""
-
-    path: Path
-    sha256: str
-    arrival_date: date | None
-    submission: Submission | None
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def status(self) -> str:
-        return verdict(self.findings)
-
-    @property
-    def submission_id(self) -> str:
-        return self.sha256[:16]
 
 
 def arrival_date_from_path(path: Path) -> date | None:
@@ -319,6 +307,8 @@ class _Parser:
         unit_code = self._unit_code(get("ma_don_vi"))
         name = None if _is_blank(get("ten_don_vi")) else str(get("ten_don_vi")).strip()
         unit_id = self._unit(unit_code, name, year, period, where)
+        if year and period:
+            self._period_dates(year, period, report_date, where)
 
         def personal(key: str) -> str | None:
             v = get(key)
@@ -338,18 +328,40 @@ class _Parser:
             preparer_email=personal("email"),
         )
 
+    def _period_dates(self, year: int, period: str, report_date: date | None, where) -> None:
+        """F04 for a period that had not begun when the file arrived; W07 for a report signed before its period ended."""
+        start, end = period_start(year, period), period_end(year, period)
+        if self.arrival is not None and self.arrival < start:
+            self.add(
+                "F04",
+                f"Kỳ báo cáo {period} năm {year} bắt đầu ngày {start:%d/%m/%Y}, sau ngày nhận tệp "
+                f"{self.arrival:%d/%m/%Y}: không thể báo cáo cho một kỳ chưa bắt đầu.",
+                f"Period {period} {year} begins on {start:%d/%m/%Y}, after the arrival date "
+                f"{self.arrival:%d/%m/%Y}: a period that has not begun cannot be reported.",
+                value=f"{period} {year}", expected=f"a period begun by {self.arrival:%d/%m/%Y}", **where("nam"),
+            )
+        elif report_date is not None and period != "KH" and report_date < end:
+            self.add(
+                "W07",
+                f"Báo cáo lập ngày {report_date:%d/%m/%Y}, trước khi kỳ {period} năm {year} kết thúc "
+                f"({end:%d/%m/%Y}): số liệu là ước tính, chưa phải số chính thức.",
+                f"Report signed on {report_date:%d/%m/%Y}, before period {period} {year} ended "
+                f"({end:%d/%m/%Y}): the figures are an estimate, not final.",
+                value=f"{report_date:%d/%m/%Y}", expected=f">= {end:%d/%m/%Y}", **where("ngay_lap"),
+            )
+
     def _year(self, value: object, where: dict) -> int | None:
         year = None
         if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
             year = int(value)
         elif isinstance(value, str) and value.strip().isdigit():
             year = int(value.strip())
-        if year is None or not 2010 <= year <= 2100:
+        if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
             self.add(
                 "F04",
-                f"Năm báo cáo '{_shown(value)}' không hợp lệ (phải từ 2010 đến 2100).",
-                f"Report year '{_shown(value)}' is invalid (must be 2010 to 2100).",
-                value=_shown(value) if value is not None else None, expected="2010..2100", **where,
+                f"Năm báo cáo '{_shown(value)}' không hợp lệ (phải từ {FIRST_YEAR} đến {LAST_YEAR}).",
+                f"Report year '{_shown(value)}' is invalid (must be {FIRST_YEAR} to {LAST_YEAR}).",
+                value=_shown(value) if value is not None else None, expected=f"{FIRST_YEAR}..{LAST_YEAR}", **where,
             )
             return None
         return year

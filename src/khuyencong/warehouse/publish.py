@@ -33,9 +33,23 @@ def _ident(name: str) -> str:
     return f'"{name}"'
 
 
-def publish_marts(build_db: Path, published_db: Path, parquet_dir: Path) -> dict:
+def _remove_leftovers(published_db: Path, parquet_dir: Path) -> None:
+    """Temporary files of a publication that was killed half-way (the published file is whole regardless)."""
+    for pattern, folder in ((f".{published_db.name}.*.tmp*", published_db.parent),
+                            (f".{parquet_dir.name}.*", parquet_dir.parent)):
+        for leftover in folder.glob(pattern):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+
+
+def publish_marts(build_db: Path, published_db: Path, parquet_dir: Path, checkpoint=None) -> dict:
+    """Copy `marts` to a new file and swap it in; `checkpoint(name)` marks points the crash tests kill at."""
     import duckdb
 
+    checkpoint = checkpoint or (lambda name: None)
+    _remove_leftovers(published_db, parquet_dir)
     token = uuid.uuid4().hex[:8]
     tmp_db = published_db.with_name(f".{published_db.name}.{token}.tmp")
     tmp_parquet = parquet_dir.with_name(f".{parquet_dir.name}.{token}.tmp")
@@ -54,6 +68,7 @@ def publish_marts(build_db: Path, published_db: Path, parquet_dir: Path) -> dict
             rows[t] = con.execute(f"SELECT count(*) FROM {MART_SCHEMA}.{_ident(t)}").fetchone()[0]
             target = (tmp_parquet / f"{t}.parquet").as_posix().replace("'", "''")
             con.execute(f"COPY {MART_SCHEMA}.{_ident(t)} TO '{target}' (FORMAT parquet)")
+            checkpoint("mid_publish")
         con.execute("DETACH build")
         con.execute("CHECKPOINT")
     except BaseException:
@@ -62,7 +77,9 @@ def publish_marts(build_db: Path, published_db: Path, parquet_dir: Path) -> dict
         shutil.rmtree(tmp_parquet, ignore_errors=True)
         raise
     con.close()
+    checkpoint("before_swap")
     os.replace(tmp_db, published_db)  # atomic on one filesystem
+    checkpoint("after_swap")
     old = parquet_dir.with_name(f".{parquet_dir.name}.{token}.old")
     if parquet_dir.exists():
         os.replace(parquet_dir, old)

@@ -1,0 +1,1 @@
+"""What the product writes for people: per-file error reports, the run summary, Data Docs."""

@@ -1,0 +1,302 @@
+"""The nightly run's stages, as plain functions the DAG's tasks call.
+
+The DAG (`dags/khuyencong_nightly.py`) is the only definition of their order:
+check_and_load -> anything to build? -> build_marts -> gate_marts -> publish -> summarise.
+Each stage takes the run's `Settings` and returns a small JSON-able dict that Airflow
+carries as XCom. Writers of the build database (`check_and_load`, `build_marts`,
+`publish`'s read of it) hold its lock (`warehouse.lock`); `raw/` is only read; the
+published file changes only in `publish`, by an atomic rename.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from khuyencong.config import Settings, crash_point
+from khuyencong.warehouse.lock import WarehouseBusy, build_lock, is_lock_conflict
+
+log = logging.getLogger(__name__)
+
+#: how many refused / warned files a stage result names (the rest are counted); the per-file
+#: reports and `raw.findings` hold every file
+FILES_LISTED = 200
+
+
+class PublicationBlocked(RuntimeError):
+    """A dbt test or a mart expectation failed: the last published warehouse stays as it was."""
+
+
+def _timed(result: dict, started: float) -> dict:
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def _lock(settings: Settings, purpose: str):
+    return build_lock(settings.build_db, purpose, settings.lock_timeout_seconds)
+
+
+# ---------------------------------------------------------------- stages
+
+
+def reset_for_rebuild(settings: Settings) -> dict:
+    """Rebuild from raw/ alone: forget the build database and the reports; keep the published file until publish."""
+    started = time.perf_counter()
+    with _lock(settings, "rebuild"):
+        for path in (settings.build_db, settings.build_db.with_name(settings.build_db.name + ".wal")):
+            path.unlink(missing_ok=True)
+        shutil.rmtree(settings.reports_dir / "submissions", ignore_errors=True)
+    crash_point(settings, "after_reset")
+    return _timed({"rebuild": True}, started)
+
+
+def check_and_load(settings: Settings) -> dict:
+    """Find new files in raw/, gate them (reader + GX, one batch per table), load each in one transaction.
+
+    Whatever goes wrong with one file becomes a finding on that file (its report says so) and the
+    run goes on; anything else (the database, the gate itself) raises.
+    """
+    from khuyencong.reports.submission_reports import write_file_reports
+    from khuyencong.rules.checking import check_files
+    from khuyencong.warehouse.loader import (
+        connect,
+        discover,
+        load_isolated,
+        record_duplicates,
+        refused_entry,
+    )
+
+    started = time.perf_counter()
+    if not settings.raw_dir.is_dir():
+        raise FileNotFoundError(f"landing zone not found: {settings.raw_dir} (set KC_RAW_DIR or --raw)")
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    results: list[dict] = []
+    docs = None
+    with _lock(settings, "check_and_load"):
+        con = connect(settings.build_db, timeout=settings.lock_timeout_seconds)
+        try:
+            found = discover(con, settings.raw_dir)
+            log.info("discover: %d files in raw/, %d already seen, %d new, %d duplicates, %d refused entries",
+                     found.total, found.seen, len(found.new), len(found.duplicates), len(found.refused))
+            checks = [refused_entry(path, reason, settings.raw_dir) for path, reason in found.refused]
+            if found.new:
+                from khuyencong.reports.data_docs import docs_context, publish_results
+                from khuyencong.rules.gate import FileGate
+                from khuyencong.rules.history import HistoryRules
+
+                context = docs_context(settings.warehouse_dir)  # the run's one GX context
+                gate = FileGate(context=context, directory=settings.expectations_dir)
+                history = HistoryRules.from_connection(con, settings.raw_dir)
+                checks += check_files(found.new, gate=gate, history=history, limits=settings.limits,
+                                      landing_zone=True)
+                docs = publish_results(context, {**gate.last_results, **history.last_results},
+                                       settings.warehouse_dir, "files")
+            for n, check in enumerate(checks, 1):
+                # the report first: a crash between the two re-does both on the next run
+                report = write_file_reports(check, settings.reports_dir / "submissions", settings.raw_dir)
+                check = load_isolated(con, check, settings.raw_dir, loaded_at)
+                results.append(_file_result(check, report, settings))
+                if n == 1:
+                    crash_point(settings, "mid_load")
+            record_duplicates(con, found.duplicates, settings.raw_dir, loaded_at)
+            rows = _rows_loaded(con, loaded_at)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    counts = {s: sum(r["status"] == s for r in results) for s in ("accepted", "accepted_with_warnings", "rejected")}
+    listed = [r for r in results if r["status"] != "accepted"]
+    return _timed({
+        "total": found.total, "seen": found.seen, "new": len(checks), "duplicates": len(found.duplicates),
+        **counts, "rows_loaded": rows,
+        "files": listed[:FILES_LISTED], "files_not_listed": max(0, len(listed) - FILES_LISTED),
+        "data_docs": str(docs) if docs else None,
+    }, started)
+
+
+def _file_result(check, report: Path, settings: Settings) -> dict:
+    from khuyencong.warehouse.loader import relative
+
+    return {
+        "path": relative(check.path, settings.raw_dir),
+        "submission_id": check.submission_id,
+        "status": check.status,
+        "errors": sum(f.is_fatal for f in check.findings),
+        "warnings": sum(not f.is_fatal for f in check.findings),
+        "rules": sorted({f.rule for f in check.findings}),
+        "report": report.relative_to(settings.warehouse_dir).as_posix(),
+    }
+
+
+def _rows_loaded(con, loaded_at: datetime) -> int:
+    return int(con.execute(
+        "SELECT (SELECT count(*) FROM raw.funding_rows f JOIN raw.submissions s USING (submission_id) WHERE s.loaded_at = ?)"
+        " + (SELECT count(*) FROM raw.outcome_rows o JOIN raw.submissions s USING (submission_id) WHERE s.loaded_at = ?)"
+        " + (SELECT count(*) FROM raw.project_rows p JOIN raw.submissions s USING (submission_id) WHERE s.loaded_at = ?)",
+        [loaded_at, loaded_at, loaded_at],
+    ).fetchone()[0])
+
+
+# ---------------------------------------------------------------- what the published warehouse reflects
+
+
+def raw_fingerprint(settings: Settings) -> dict:
+    """What the build database holds from raw/: changes whenever a file is loaded or recorded."""
+    from khuyencong.warehouse.loader import connect, ensure_raw_schema
+
+    with _lock(settings, "fingerprint"):
+        con = connect(settings.build_db, timeout=settings.lock_timeout_seconds)
+        try:
+            ensure_raw_schema(con)
+            subs, last = con.execute("SELECT count(*), max(loaded_at) FROM raw.submissions").fetchone()
+            dups = con.execute("SELECT count(*) FROM raw.duplicate_files").fetchone()[0]
+        finally:
+            con.close()
+    return {"submissions": subs, "duplicates": dups, "last_loaded_at": str(last)}
+
+
+#: folders of the dbt project that are build output, not project
+_NOT_PROJECT = {"target", "logs", "dbt_packages", ".user.yml"}
+
+
+def project_fingerprint(settings: Settings) -> str:
+    """A digest of everything that shapes the marts besides the data: the dbt project, the mart suites, the code."""
+    digest = hashlib.sha256()
+    for root in (settings.dbt_project_dir, settings.expectations_dir):
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            rel = path.relative_to(root)
+            if rel.parts[0] in _NOT_PROJECT or path.suffix in (".pyc",):
+                continue
+            digest.update(f"{root.name}/{rel.as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+    try:
+        version = metadata.version("khuyencong")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        version = "unknown"
+    digest.update(f"khuyencong=={version}".encode())
+    return digest.hexdigest()
+
+
+def fingerprint(settings: Settings) -> dict:
+    return {**raw_fingerprint(settings), "project": project_fingerprint(settings)}
+
+
+def _manifest(settings: Settings) -> Path:
+    return settings.warehouse_dir / "published.json"
+
+
+def needs_build(settings: Settings, loaded: dict | None = None) -> bool:
+    """Build unless the published warehouse already reflects everything loaded and the current project.
+
+    Comparing with the fingerprint recorded at the last publication (not only "was anything
+    new this run") means a run blocked by a gate or killed half-way is caught up by the next
+    one, and an edited seed, model or test reaches BI.
+    """
+    if loaded and (loaded.get("new") or loaded.get("duplicates")) or not settings.published_db.exists():
+        return True
+    try:
+        published = json.loads(_manifest(settings).read_text(encoding="utf-8"))["fingerprint"]
+    except (OSError, ValueError, KeyError):
+        return True
+    return published != fingerprint(settings)
+
+
+# ---------------------------------------------------------------- dbt, the mart gate, publication
+
+
+def build_marts(settings: Settings) -> dict:
+    """`dbt build` (seeds, models, tests, unit tests) in a subprocess: dbt's DuckDB handle dies with it."""
+    from khuyencong.warehouse.lock import connect_writer
+
+    started = time.perf_counter()
+    project = settings.dbt_project_dir
+    target = settings.dbt_target_dir
+    env = {
+        **os.environ,
+        "KC_BUILD_DB": str(settings.build_db),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(settings.warehouse_dir / "dbt" / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    dbt = Path(sys.executable).with_name("dbt")
+    cmd = [str(dbt) if dbt.exists() else "dbt", "build", "--profiles-dir", str(project), "--project-dir", str(project)]
+    with _lock(settings, "dbt_build"):
+        connect_writer(settings.build_db, settings.lock_timeout_seconds).close()  # wait out a hand `dbt build`
+        crash_point(settings, "before_dbt")
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    results_file = target / "run_results.json"
+    summary = _dbt_summary(results_file) if results_file.exists() else {}
+    if proc.returncode != 0:
+        if is_lock_conflict(RuntimeError(proc.stdout + proc.stderr)):
+            raise WarehouseBusy("dbt build could not open the build database: another process holds it. "
+                                "Nothing was published; the task is retried.")
+        failed = summary.get("failed") or []
+        tail = "\n".join(proc.stdout.splitlines()[-25:])
+        raise PublicationBlocked(
+            "dbt build failed; publication blocked, the last published warehouse is unchanged.\n"
+            f"Failed: {', '.join(failed) or '(see log)'}\nFull result: {results_file}\n{tail}"
+        )
+    return _timed(summary, started)
+
+
+def _dbt_summary(path: Path) -> dict:
+    data = json.loads(path.read_text())
+    by_type: dict[str, int] = {}
+    failed = []
+    for r in data.get("results", []):
+        kind = r["unique_id"].split(".")[0]
+        if r["status"] in ("success", "pass"):
+            by_type[kind] = by_type.get(kind, 0) + 1
+        elif r["status"] != "no-op":  # exposures; `warn` counts as a failure worth naming
+            failed.append(f"{r['unique_id']} ({r['status']})")
+    return {"passed": by_type, "failed": failed}
+
+
+def gate_marts(settings: Settings) -> dict:
+    from khuyencong.reports.data_docs import docs_context, publish_results
+    from khuyencong.rules.mart_gate import check_marts
+
+    started = time.perf_counter()
+    context = docs_context(settings.warehouse_dir)
+    with _lock(settings, "mart_gate"):
+        result, gx_results = check_marts(settings.build_db, settings.reports_dir, context,
+                                         expectations_dir=settings.expectations_dir)
+    result["data_docs"] = str(publish_results(context, gx_results, settings.warehouse_dir, "marts"))
+    if not result["success"]:
+        raise PublicationBlocked(
+            "Mart gate failed; publication blocked, the last published warehouse is unchanged.\n"
+            f"Failed checks: {'; '.join(result['failed'])}\nFull result: {result['result_path']}"
+            f" (Data Docs: {result['data_docs']})"
+        )
+    return _timed(result, started)
+
+
+def publish(settings: Settings) -> dict:
+    from khuyencong.warehouse.publish import publish_marts
+
+    started = time.perf_counter()
+    with _lock(settings, "publish"):
+        stamp = fingerprint(settings)
+        result = publish_marts(settings.build_db, settings.published_db, settings.parquet_dir,
+                               checkpoint=lambda name: crash_point(settings, name))
+    manifest = {"fingerprint": stamp, "tables": result["tables"], "published_at": datetime.now(UTC).isoformat()}
+    tmp = _manifest(settings).with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    os.replace(tmp, _manifest(settings))
+    return _timed(result, started)
+
+
+def summarise(settings: Settings, stages: dict) -> dict:
+    """The run record (`reports/runs/`, the one place) and `reports/latest_run.md`."""
+    from khuyencong.reports.submission_reports import write_run_summary
+
+    path = write_run_summary(settings, {k: v for k, v in stages.items() if v is not None})
+    return {"summary": str(path)}
