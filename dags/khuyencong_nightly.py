@@ -111,16 +111,17 @@ def khuyencong_nightly():
         stages = {name: ti.xcom_pull(task_ids=name)
                   for name in ("check_and_load", "dbt_build", "mart_gate", "publish")}
         blocked = [m for m in (ti.xcom_pull(task_ids=t, key="blocked") for t in ("dbt_build", "mart_gate")) if m]
-        to_build = ti.xcom_pull(task_ids="anything_to_build")
+        run_settings = Settings.from_dict(settings)
         # the summary is the DAG's only leaf, so it decides the run's state: failed unless every stage that
-        # had to run did (the short-circuit pushes False when nothing needed building)
-        failed = next((name for name, result in stages.items() if result is None
-                       and (name == "check_and_load" or to_build is not False)), None)
+        # had to run did; after a good publication nothing is left to build
+        missing = [name for name, result in stages.items() if result is None]
+        failed = ("check_and_load" if stages["check_and_load"] is None
+                  else missing[0] if missing and pipeline.needs_build(run_settings) else None)
         if blocked:
             stages["blocked"] = {"message": blocked[0]}
         elif failed:
             stages["failed"] = {"message": f"{failed} failed (not a refused file, not a gate verdict): see its log"}
-        result = {**pipeline.summarise(Settings.from_dict(settings), stages), **{k: v for k, v in stages.items() if v}}
+        result = {**pipeline.summarise(run_settings, stages), **{k: v for k, v in stages.items() if v}}
         if blocked or failed:  # nothing new was published
             raise AirflowFailException(blocked[0] if blocked else stages["failed"]["message"])
         return result
