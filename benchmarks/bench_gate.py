@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+from khuyencong.ingest.reader import read_file
 from khuyencong.rules.checking import check_files
 from khuyencong.rules.gate import FileGate
 from khuyencong.warehouse.loader import landing_files
-from khuyencong.ingest.reader import read_file
 
 
 def main(raw: Path, alone: int) -> None:

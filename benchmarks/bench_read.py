@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 started = time.perf_counter()
+from khuyencong.ingest.reader import read_file  # noqa: E402
 from khuyencong.rules.checking import check_files  # noqa: E402
 from khuyencong.warehouse.loader import landing_files  # noqa: E402
-from khuyencong.ingest.reader import read_file  # noqa: E402
 
 
 def main(raw: Path) -> None:

@@ -12,7 +12,8 @@ import subprocess
 import sys
 import textwrap
 
-from khuyencong.run.airflow_local import REPO_ROOT, dags_dir, local_airflow_env
+from khuyencong.config import PROJECT_ROOT, Settings
+from khuyencong.run.airflow_local import local_airflow_env
 
 TINY_DAG = textwrap.dedent(
     """
@@ -51,28 +52,27 @@ RUNNER = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
+    from khuyencong.config import Settings
     from khuyencong.run.airflow_local import run_dag_in_process
 
-    warehouse = Path(sys.argv[1])
+    settings = Settings.from_env(warehouse_dir=Path(sys.argv[1]))
     for n in (3, -1):
-        outcome = run_dag_in_process("kc_tiny", {"n": n}, warehouse)
+        outcome = run_dag_in_process("kc_tiny", {"n": n}, settings)
         print("OUTCOME " + json.dumps(outcome.to_dict()), flush=True)
     """
 )
 
 
-def test_local_env_is_under_the_warehouse(tmp_path, monkeypatch):
-    monkeypatch.delenv("KC_DAGS_DIR", raising=False)
-    env = local_airflow_env(tmp_path / "wh")
+def test_local_env_is_under_the_warehouse(tmp_path):
+    env = local_airflow_env(Settings.from_env(warehouse_dir=tmp_path / "wh", environ={}))
     home = (tmp_path / "wh" / "airflow").resolve()
     assert env["AIRFLOW_HOME"] == str(home)
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{home / 'airflow.db'}"
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
-    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(REPO_ROOT / "dags")
-    assert env["KC_WAREHOUSE_DIR"] == str((tmp_path / "wh").resolve())
-    monkeypatch.setenv("KC_DAGS_DIR", str(tmp_path / "elsewhere"))
-    assert dags_dir() == (tmp_path / "elsewhere").resolve()
-    assert local_airflow_env(tmp_path)["AIRFLOW__CORE__DAGS_FOLDER"] == str(tmp_path / "elsewhere")
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(PROJECT_ROOT / "dags")
+    assert not any(k.startswith("KC_") for k in env)  # our settings travel as run params, not environment
+    elsewhere = Settings.from_env(warehouse_dir=tmp_path, environ={"KC_DAGS_DIR": str(tmp_path / "elsewhere")})
+    assert local_airflow_env(elsewhere)["AIRFLOW__CORE__DAGS_FOLDER"] == str(tmp_path / "elsewhere")
 
 
 def test_dag_runs_in_process_and_a_task_failure_fails_the_run(tmp_path):
@@ -121,7 +121,7 @@ def test_dag_runs_in_process_and_a_task_failure_fails_the_run(tmp_path):
 
     # Everything Airflow writes stays under the warehouse, and nothing is left in the repo.
     assert (tmp_path / "wh" / "airflow" / "airflow.db").is_file()
-    assert not (REPO_ROOT / "airflow.db").exists()
+    assert not (PROJECT_ROOT / "airflow.db").exists()
     # quiet_third_party_logging(): our INFO gets through, Great Expectations' INFO does not.
     assert "KC-PROGRESS doubled=6" in output
     assert "Skipping registering function" not in output

@@ -26,12 +26,12 @@ from typing import ClassVar
 
 import pytest
 
-from khuyencong.run.airflow_local import REPO_ROOT, local_airflow_env
+from khuyencong.config import DAGS_DIR, Settings
+from khuyencong.run.airflow_local import local_airflow_env
 
-DAGS_DIR = REPO_ROOT / "dags"
 DAG_ID = "khuyencong_nightly"
 EXPECTED_TASKS = [
-    "prepare", "discover", "check_and_load", "anything_to_build", "dbt_build", "mart_gate", "publish", "summary",
+    "prepare", "check_and_load", "anything_to_build", "dbt_build", "mart_gate", "publish", "summary",
 ]
 HEAVY_MODULES = ("great_expectations", "dbt", "pandas", "duckdb")
 
@@ -120,7 +120,7 @@ BROKEN_DAG = "import khuyencong_no_such_module  # noqa\n"
 
 def _airflow_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update(local_airflow_env(tmp_path / "wh"))
+    env.update(local_airflow_env(Settings.from_env(warehouse_dir=tmp_path / "wh")))
     env["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_DIR)
     return env
 
@@ -194,7 +194,7 @@ def test_schedule_timezone_catchup_and_concurrency(nightly):
 
 
 def test_rebuild_param_is_a_boolean_defaulting_to_false(nightly):
-    assert nightly["params"] == {"rebuild": False}
+    assert nightly["params"] == {"rebuild": False, "raw_dir": None, "warehouse_dir": None}
     assert nightly["rebuild_schema"]["type"] == "boolean"
 
 
@@ -204,9 +204,11 @@ def test_tasks_in_order_with_expected_dependencies(nightly):
     assert sorted(tasks) == sorted(EXPECTED_TASKS)
     chain = EXPECTED_TASKS[:-1]
     for up, down in itertools.pairwise(chain):
-        assert tasks[down]["upstream"] == [up], (down, tasks[down]["upstream"])
-    # the summary reports what was discovered and loaded even when nothing was built
-    assert tasks["summary"]["upstream"] == ["check_and_load", "discover", "publish"]
+        # every stage also takes the run's settings from `prepare`
+        assert tasks[down]["upstream"] == sorted({up, "prepare"}), (down, tasks[down]["upstream"])
+    # the summary is the only leaf: it runs after publish whatever happened, and reads every stage's XCom
+    assert tasks["summary"]["upstream"] == ["prepare", "publish"]
+    assert [t for t, v in tasks.items() if not v["downstream"]] == ["summary"]
     # all_done: the summary is written after a blocked publication too (it then fails the run itself)
     assert tasks["summary"]["trigger_rule"] == "all_done"
     assert "shortcircuit" in tasks["anything_to_build"]["operator"].lower()  # nothing new: skip the build
@@ -275,9 +277,8 @@ def _context(error="dbt build failed; publication blocked"):
 def test_notify_failure_posts_to_the_webhook(webhook, monkeypatch, caplog):
     from khuyencong.run.alerts import notify_failure
 
-    monkeypatch.setenv("KC_ALERT_WEBHOOK_URL", webhook.url)
     with caplog.at_level(logging.INFO, logger="khuyencong.run.alerts"):
-        notify_failure(_context("Mart gate failed: reconciliation differences are zero"))
+        notify_failure(_context("Mart gate failed: reconciliation differences are zero"), webhook.url)
     assert len(webhook.received) == 1
     request = webhook.received[0]
     assert request["path"] == "/hooks/kc"
@@ -297,9 +298,8 @@ def test_notify_failure_posts_to_the_webhook(webhook, monkeypatch, caplog):
 def test_notify_failure_without_webhook_only_logs(webhook, monkeypatch, caplog):
     from khuyencong.run.alerts import notify_failure
 
-    monkeypatch.delenv("KC_ALERT_WEBHOOK_URL", raising=False)
     with caplog.at_level(logging.INFO, logger="khuyencong.run.alerts"):
-        notify_failure(_context())
+        notify_failure(_context(), None)
     assert webhook.received == []
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
@@ -315,8 +315,7 @@ def test_unreachable_webhook_does_not_hide_the_failure(monkeypatch, caplog):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    monkeypatch.setenv("KC_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{port}/nobody")
     with caplog.at_level(logging.INFO, logger="khuyencong.run.alerts"):
-        notify_failure(_context())
+        notify_failure(_context(), f"http://127.0.0.1:{port}/nobody")
     assert any(r.levelno == logging.WARNING and "alert webhook failed" in r.getMessage() for r in caplog.records)
     assert any(r.levelno == logging.ERROR for r in caplog.records)

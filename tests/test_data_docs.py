@@ -6,8 +6,8 @@ from pathlib import Path
 
 from builders import valid_report
 
+from khuyencong.config import Settings
 from khuyencong.run import pipeline
-from khuyencong.run.pipeline import Settings
 
 
 def pages(root: Path, suite: str) -> set[Path]:
@@ -20,14 +20,14 @@ def test_data_docs_keep_only_the_latest_run(tmp_path):
     settings = Settings.from_env(raw, warehouse)
     site = warehouse / "reports" / "data_docs"
 
-    first = pipeline.check_and_load(settings, pipeline.discover(settings))
+    first = pipeline.check_and_load(settings)
     assert first["data_docs"] == str(site / "index.html") and (site / "index.html").is_file()
     first_pages = pages(site, "kinh_phi")
     assert len(first_pages) == 1
     assert "kinh_phi" in (site / "index.html").read_text(encoding="utf-8")
 
     valid_report().with_meta(ma_don_vi="79", ten_don_vi="TP HCM").write_xlsx(raw / "2024-07-11" / "HCM_6T.xlsx")
-    pipeline.check_and_load(settings, pipeline.discover(settings))
+    pipeline.check_and_load(settings)
     second_pages = pages(site, "kinh_phi")
     assert len(second_pages) == 1 and second_pages != first_pages  # the older run's page is gone
     stored = warehouse / "gx_project" / "gx" / "uncommitted" / "validations" / "kinh_phi"

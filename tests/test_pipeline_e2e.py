@@ -12,8 +12,8 @@ then, in parallel, on copies of the warehouse after run 3:
   dbt-fail  a new valid file and a failing dbt test (KC_DBT_PROJECT_DIR -> a copy of the project with one
             more singular test): `kc run` exits 1, the published file stays byte-identical, the
             on_failure_callback posts to a local webhook
-and, in this process, the mart gate: `pipeline.gate_marts` on a corrupted build database, and `run_all`
-with `khuyencong.rules.mart_gate.mart_frames` patched to corrupt the reconciliation frame.
+and, in this process, the mart gate: `pipeline.gate_marts` on a corrupted build database, and the
+stages called one by one with `khuyencong.rules.mart_gate.mart_frames` patched to corrupt a frame.
 
 `raw/` is hashed before and after every run: the pipeline never writes it.
 """
@@ -21,12 +21,9 @@ with `khuyencong.rules.mart_gate.mart_frames` patched to corrupt the reconciliat
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
-import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -39,11 +36,12 @@ from typing import ClassVar
 import duckdb
 import pytest
 from builders import valid_report
+from kc_runs import RUN_TIMEOUT, Run, kc_env, kc_run, kc_run_cmd, sha, tree
 
 from khuyencong import config
+from khuyencong.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-RUN_TIMEOUT = 600
 SOURCES = ("KCQG", "KCDP")
 FUNDING_FIELDS = ("ke_hoach_dau_nam", "ke_hoach_dieu_chinh", "da_phan_bo", "thuc_hien", "so_de_an")
 UNIT_NAMES = {
@@ -160,45 +158,9 @@ def region_of(unit_id: str) -> str:
 # ---------------------------------------------------------------- helpers
 
 
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def tree(folder: Path) -> dict[str, str]:
-    """Every file under `folder` -> sha256 (the byte-identity evidence for raw/ and Parquet)."""
-    return {p.relative_to(folder).as_posix(): sha(p) for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def submission_id(raw: Path, spec_or_path) -> str:
     path = raw / (spec_or_path.path if isinstance(spec_or_path, Spec) else spec_or_path)
     return sha(path)[:16]
-
-
-def kc_env(**extra: str) -> dict[str, str]:
-    drop = ("AIRFLOW", "KC_RAW_DIR", "KC_WAREHOUSE_DIR", "KC_DBT_PROJECT_DIR", "KC_EXPECTATIONS_DIR",
-            "KC_ALERT_WEBHOOK_URL", "KC_DAGS_DIR")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    env.update(extra)
-    return env
-
-
-def kc_run_cmd(raw: Path, warehouse: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "khuyencong.cli", "run", "--raw", str(raw), "--warehouse", str(warehouse), *extra]
-
-
-@dataclass
-class Run:
-    returncode: int
-    output: str
-    raw_before: dict
-    raw_after: dict
-
-
-def kc_run(raw: Path, warehouse: Path, *extra: str, cwd: Path, **env: str) -> Run:
-    before = tree(raw)
-    proc = subprocess.run(kc_run_cmd(raw, warehouse, *extra), env=kc_env(**env), cwd=cwd,
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
-    return Run(proc.returncode, proc.stdout + "\n" + proc.stderr, before, tree(raw))
 
 
 class Background:
@@ -621,7 +583,7 @@ def test_gate_marts_blocks_on_a_corrupted_build_db(scenario, background, tmp_pat
         " WHERE region_code = 'BAC' AND funding_source = 'KCQG' AND year = 2024 AND period = '6T'").fetchone()[0]
     con.close()
     assert changed == 1
-    settings = pipeline.Settings.from_env(scenario.raw, w)
+    settings = Settings.from_env(scenario.raw, w)
     with pytest.raises(pipeline.PublicationBlocked) as blocked:
         pipeline.gate_marts(settings)
     message = str(blocked.value)
@@ -638,7 +600,7 @@ def test_gate_marts_blocks_on_a_corrupted_build_db(scenario, background, tmp_pat
 
 @pytest.fixture(scope="module")
 def blocked_pipeline(scenario, background, tmp_path_factory):
-    """run_all (the DAG's stages, no Airflow) with a new valid file and a corrupted reconciliation frame."""
+    """The DAG's stages called directly (no Airflow) with a new valid file and a corrupted mart frame."""
     from khuyencong.rules import mart_gate
     from khuyencong.run import pipeline
 
@@ -657,13 +619,17 @@ def blocked_pipeline(scenario, background, tmp_path_factory):
         rec.loc[first, "difference"] = 1.0
         return frames
 
-    settings = pipeline.Settings.from_env(raw, w)
+    settings = Settings.from_env(raw, w)
     with pytest.MonkeyPatch.context() as mp:
         for var in ("KC_DBT_PROJECT_DIR", "KC_EXPECTATIONS_DIR"):
             mp.delenv(var, raising=False)
         mp.setattr(mart_gate, "mart_frames", corrupted)
+        loaded = pipeline.check_and_load(settings)
+        assert pipeline.needs_build(settings, loaded)
+        pipeline.build_marts(settings)
         try:
-            pipeline.run_all(settings)
+            pipeline.gate_marts(settings)
+            pipeline.publish(settings)
             error = None
         except pipeline.PublicationBlocked as exc:
             error = exc
@@ -672,7 +638,7 @@ def blocked_pipeline(scenario, background, tmp_path_factory):
 
 def test_mart_gate_failure_blocks_publication(blocked_pipeline):
     error, w = blocked_pipeline["error"], blocked_pipeline["warehouse"]
-    assert error is not None, "run_all published although the mart gate failed"
+    assert error is not None, "published although the mart gate failed"
     assert "Mart gate failed" in str(error) and "reconciliation differences are zero" in str(error)
     assert str(w / "reports" / "mart_gate" / "latest.json") in str(error)
     assert published_state(w) == blocked_pipeline["before"]
@@ -685,8 +651,13 @@ def test_mart_gate_failure_blocks_publication(blocked_pipeline):
 def test_next_run_after_a_blocked_publication_publishes(blocked_pipeline):
     from khuyencong.run import pipeline
 
-    stages = pipeline.run_all(blocked_pipeline["settings"])  # the gate is fixed: mart_frames is the real one
-    assert "publish" in stages
+    settings = blocked_pipeline["settings"]  # the gate is fixed: mart_frames is the real one
+    loaded = pipeline.check_and_load(settings)
+    assert loaded["new"] == 0 and pipeline.needs_build(settings, loaded)  # nothing new, but not yet published
+    pipeline.build_marts(settings)
+    pipeline.gate_marts(settings)
+    pipeline.publish(settings)
+    assert not pipeline.needs_build(settings)
     published = rows(marts(blocked_pipeline["warehouse"] / "khuyencong.duckdb"), "fct_funding")
     assert [r for r in published if r["unit_id"] == "P63-48"]
 

@@ -1,4 +1,4 @@
-"""Acceptance on the shipped sample, through the pipeline stages (the DAG runs the same functions).
+"""Acceptance on the shipped sample, through the real DAG (`kc run`, as a user runs it).
 
 - dbt build passes with zero test warnings;
 - every invalid file is rejected with its rule and has its report (CSV + HTML, vi and en);
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from kc_runs import kc_run, latest_record
 
-from khuyencong.run.pipeline import Settings, run_all
 from khuyencong.sample import INVALID_SAMPLE_FILES
 
 RAW = Path(__file__).resolve().parents[1] / "raw"
@@ -43,8 +43,9 @@ def mart_contents(db: Path) -> dict[str, list[tuple]]:
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("wh_full")
-    stages = run_all(Settings.from_env(RAW, warehouse))
-    return warehouse, stages
+    run = kc_run(RAW, warehouse, cwd=warehouse)
+    assert run.returncode == 0, run.output[-5000:]
+    return warehouse, latest_record(warehouse)
 
 
 def test_dbt_build_on_the_sample_has_no_warnings(full_run):
@@ -75,7 +76,7 @@ def test_invalid_files_change_no_mart_value(full_run, tmp_path):
     for rel in INVALID_SAMPLE_FILES:
         (clean_raw / rel).unlink()
     clean_wh = tmp_path / "wh"
-    run_all(Settings.from_env(clean_raw, clean_wh))
+    assert kc_run(clean_raw, clean_wh, cwd=tmp_path).returncode == 0
     with_invalid = mart_contents(warehouse / "khuyencong.duckdb")
     without = mart_contents(clean_wh / "khuyencong.duckdb")
     assert with_invalid.keys() == without.keys()

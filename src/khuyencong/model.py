@@ -8,6 +8,7 @@ sheet has title rows above it).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -105,3 +106,16 @@ class FileCheck:
     @property
     def submission_id(self) -> str:
         return self.sha256[:16]
+
+
+def display_path(path: Path, root: Path | None = None) -> str:
+    """A path (relative to `root` when under it) as text any database, JSON or report can hold.
+
+    Names that are not valid UTF-8 keep their bytes visible as `\\xNN` escapes; the file itself
+    is always opened through its real `Path`.
+    """
+    text = os.fspath(path)
+    if root is not None:
+        rel = os.path.relpath(os.path.abspath(text), os.path.abspath(root))
+        text = rel if not rel.startswith("..") else os.path.basename(text)
+    return os.fsencode(text).decode("utf-8", "backslashreplace").replace(os.sep, "/")

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from khuyencong.findings import REPORT_COLUMNS, RULES
-from khuyencong.model import FileCheck
+from khuyencong.model import FileCheck, display_path
 
 CSV_HEADER = {
     "rule": "ma_loi / rule", "severity": "muc_do / severity", "sheet": "sheet", "row": "dong / row",
@@ -45,7 +45,7 @@ def write_file_reports(check: FileCheck, out_dir: Path, raw_dir: Path | None = N
         for finding in check.findings:
             d = finding.to_dict()
             writer.writerow(["" if d[c] is None else d[c] for c in REPORT_COLUMNS])
-    name = str(check.path.relative_to(raw_dir)) if raw_dir and check.path.is_relative_to(raw_dir) else check.path.name
+    name = display_path(check.path, raw_dir) if raw_dir else display_path(check.path.name)
     vi, en = VERDICTS[check.status]
     rows = "\n".join(
         "<tr class='{cls}'>{cells}</tr>".format(

@@ -103,7 +103,10 @@ def check_and_load(settings: Settings) -> dict:
             for n, check in enumerate(checks, 1):
                 # the report first: a crash between the two re-does both on the next run
                 report = write_file_reports(check, settings.reports_dir / "submissions", settings.raw_dir)
-                check = load_isolated(con, check, settings.raw_dir, loaded_at)
+                stored = load_isolated(con, check, settings.raw_dir, loaded_at)
+                if stored is not check:  # refused at the load: its report says so
+                    check = stored
+                    report = write_file_reports(check, settings.reports_dir / "submissions", settings.raw_dir)
                 results.append(_file_result(check, report, settings))
                 if n == 1:
                     crash_point(settings, "mid_load")

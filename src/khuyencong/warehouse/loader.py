@@ -17,7 +17,7 @@ from pathlib import Path
 from khuyencong.findings import FATAL, could_not_process, finding
 from khuyencong.periods import deadline
 from khuyencong.ingest.reader import arrival_date_from_path, file_sha256
-from khuyencong.model import FileCheck
+from khuyencong.model import FileCheck, display_path
 from khuyencong.warehouse.schema import create_raw_schema_sql
 
 
@@ -75,13 +75,8 @@ def landing_files(raw_dir: Path) -> list[Path]:
 
 
 def relative(path: Path, raw_dir: Path) -> str:
-    """The path under raw/ as text that any database, JSON or report can hold.
-
-    Names that are not valid UTF-8 keep their bytes visible as `\\xNN` escapes; the file itself
-    is always opened through its real `Path`.
-    """
-    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(raw_dir))
-    return os.fsencode(rel).decode("utf-8", "backslashreplace").replace(os.sep, "/")
+    """The path under raw/ as stored in `raw.submissions.path`."""
+    return display_path(path, raw_dir)
 
 
 def _symlink_sha256(path: Path, raw_dir: Path) -> str:

@@ -19,7 +19,7 @@ RAW_TABLES: dict[str, str] = {
         path               VARCHAR NOT NULL,      -- relative to raw/, e.g. 2024-07-10/Bao cao.xlsx
         file_name          VARCHAR NOT NULL,
         file_size          BIGINT NOT NULL,
-        arrival_date       DATE NOT NULL,         -- from the raw/<YYYY-MM-DD>/ folder
+        arrival_date       DATE,                  -- from the raw/<YYYY-MM-DD>/ folder; NULL: not a date (refused, F04)
         unit_id            VARCHAR,               -- NULL when the file was refused before its unit was known
         unit_name_in_file  VARCHAR,
         year               INTEGER,
