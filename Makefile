@@ -20,9 +20,10 @@ run: setup  ## the nightly job on the shipped sample, in-process
 	$(RUN) kc run --raw raw --warehouse warehouse
 	@$(RUN) python -m khuyencong.query_hint warehouse
 
-test: setup  ## lint, then the default test suite (slow scale tests excluded)
+test: setup  ## lint (ruff, import layers), then the default test suite on both cores (slow scale tests excluded)
 	$(RUN) ruff check src dags tests benchmarks
-	$(RUN) pytest -q
+	$(RUN) lint-imports
+	$(RUN) pytest -q -n 2 --dist loadfile
 
 test-all: setup
 	$(RUN) pytest -q -m ""
