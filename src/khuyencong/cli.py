@@ -45,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw", type=Path, help="landing zone (default $KC_RAW_DIR or ./raw)")
     p.add_argument("--warehouse", type=Path, help="warehouse directory (default $KC_WAREHOUSE_DIR or ./warehouse)")
     p.add_argument("--rebuild", action="store_true", help="rebuild the whole warehouse from raw/ alone")
+
+    p = sub.add_parser("load", help="check and load new files from raw/ into the build database (no dbt, no publish)")
+    p.add_argument("--raw", type=Path, help="landing zone (default $KC_RAW_DIR or ./raw)")
+    p.add_argument("--warehouse", type=Path, help="warehouse directory (default $KC_WAREHOUSE_DIR or ./warehouse)")
+
+    p = sub.add_parser("publish", help="gate the marts in the build database (after a hand `dbt build`) and publish them")
+    p.add_argument("--warehouse", type=Path, help="warehouse directory (default $KC_WAREHOUSE_DIR or ./warehouse)")
     return parser
 
 
@@ -69,7 +76,58 @@ def main(argv: list[str] | None = None) -> int:
         from khuyencong.run.local_run import run_local
 
         return run_local(config.Settings.from_env(args.raw, args.warehouse), rebuild=args.rebuild)
+    if args.command == "load":
+        return _load(config.Settings.from_env(args.raw, args.warehouse))
+    if args.command == "publish":
+        return _publish(config.Settings.from_env(warehouse_dir=args.warehouse))
     return 2  # pragma: no cover - argparse enforces the commands
+
+
+def _load(settings) -> int:
+    """The load stage alone, for data engineers: then `cd dbt_project && dbt build`, then `kc publish`."""
+    from khuyencong.run import pipeline
+    from khuyencong.warehouse.lock import WarehouseBusy
+
+    try:
+        result = pipeline.check_and_load(settings)
+    except WarehouseBusy as exc:
+        print(f"kc load: {plain(str(exc))}", file=sys.stderr)
+        return 75
+    print(f"loaded into {settings.build_db}: {result['new']} new files "
+          f"({result['accepted']} accepted, {result['accepted_with_warnings']} with warnings, "
+          f"{result['rejected']} rejected), {result['rows_loaded']} rows")
+    for f in result["files"]:
+        print(f"  {f['status']:24} {plain(f['path'])}  {' '.join(f['rules'])}")
+    return 0
+
+
+def _publish(settings) -> int:
+    """The mart gate, then publication, of whatever `dbt build` left in the build database."""
+    from khuyencong.run import pipeline
+    from khuyencong.warehouse.lock import WarehouseBusy
+
+    if not settings.build_db.exists():
+        print(f"kc publish: no build database at {settings.build_db}: run `kc load` and `dbt build` first",
+              file=sys.stderr)
+        return 2
+    try:
+        gate = pipeline.gate_marts(settings)
+        published = pipeline.publish(settings)
+    except pipeline.PublicationBlocked as exc:
+        print(plain(str(exc)), file=sys.stderr)
+        return 1
+    except WarehouseBusy as exc:
+        print(f"kc publish: {plain(str(exc))}", file=sys.stderr)
+        return 75
+    print(f"mart gate: {gate['checks']} expectations passed")
+    print(f"published: {published['published']} ({len(published['tables'])} marts) and {published['parquet']}")
+    return 0
+
+
+def plain(text: str) -> str:
+    """Text from files or paths, safe for a terminal: no control characters or escape sequences."""
+    return "".join(ch if ch == "\n" or (ch.isprintable() and ch not in "\u202a\u202b\u202c\u202d\u202e") else "?"
+                   for ch in text)
 
 
 def _validate(args) -> int:
