@@ -78,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _validate(args) -> int:
     from khuyencong.checking import check_files
+    from khuyencong.reports.safe import plain_text
 
-    missing = [str(f) for f in args.files if not f.is_file()]
+    missing = [plain_text(f) for f in args.files if not f.is_file()]
     if missing:
         print(f"kc validate: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
@@ -117,14 +118,17 @@ VERDICT_TEXT = {
 
 
 def _print_check(check) -> None:
-    print(f"{check.path}: {VERDICT_TEXT[check.status]}")
+    """The text report of one file; every piece taken from the file (name, sheet, labels, values) made inert."""
+    from khuyencong.reports.safe import plain_text
+
+    print(f"{plain_text(check.path)}: {VERDICT_TEXT[check.status]}")
     for f in check.findings:
         where = " ".join(x for x in (
             f"sheet {f.sheet}" if f.sheet else "", f"row {f.row}" if f.row else "", f"column {f.column}" if f.column else "",
         ) if x)
-        print(f"  {f.rule} {f.severity:7} {where}")
-        print(f"      vi: {f.message_vi}")
-        print(f"      en: {f.message_en}")
+        print(f"  {f.rule} {f.severity:7} {plain_text(where)}")
+        print(f"      vi: {plain_text(f.message_vi)}")
+        print(f"      en: {plain_text(f.message_en)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

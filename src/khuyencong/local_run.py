@@ -46,6 +46,7 @@ def run_local(raw: Path, warehouse: Path, rebuild: bool = False) -> int:
     os.environ.setdefault("KC_RETRY_DELAY_SECONDS", "5")  # in-process: do not sit a minute on a retry
     warehouse.mkdir(parents=True, exist_ok=True)
     from khuyencong.airflow_local import run_dag_in_process
+    from khuyencong.reports.safe import plain_text
 
     started = time.time()
     outcome = run_dag_in_process("khuyencong_nightly", {"rebuild": rebuild}, warehouse)
@@ -55,9 +56,9 @@ def run_local(raw: Path, warehouse: Path, rebuild: bool = False) -> int:
     record = latest_run_record(warehouse, started)
     if record:
         for line in format_summary(record, warehouse):
-            print("  " + line)
-    if record and "blocked" in record:
-        print("  " + record["blocked"]["message"].replace("\n", "\n  "))
+            print("  " + plain_text(line))
+    if record and "blocked" in record:  # the message quotes dbt's output and the failing mart items
+        print("  " + plain_text(record["blocked"]["message"], keep_newlines=True).replace("\n", "\n  "))
     if not outcome.succeeded:
         print("  failed tasks: " + ", ".join(outcome.failed_tasks))
         if "mart_gate" in outcome.failed_tasks or "dbt_build" in outcome.failed_tasks:

@@ -114,6 +114,7 @@ def check_and_load(settings: Settings, discovered: dict) -> dict:
     from khuyencong.checking import check_files
     from khuyencong.loader import connect, record_duplicates
     from khuyencong.reports import write_file_reports
+    from khuyencong.reports.safe import plain_text
 
     started = time.perf_counter()
     paths = [Path(p) for p in discovered["new"]]
@@ -146,7 +147,7 @@ def check_and_load(settings: Settings, discovered: dict) -> dict:
                     "rules": sorted({f.rule for f in check.findings}),
                     "report": str(report.relative_to(settings.warehouse_dir)),
                 })
-                log.info("%-24s %-40s %s", check.status, results[-1]["path"],
+                log.info("%-24s %-40s %s", check.status, plain_text(results[-1]["path"]),
                          " ".join(results[-1]["rules"]) or "-")
         record_duplicates(con, duplicates, settings.raw_dir, loaded_at)
         rows = con.execute(
