@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import re
 from decimal import Decimal
@@ -35,6 +36,7 @@ from khuyencong.reports.safe import (
     docs_value,
     html_href,
     html_text,
+    json_text,
     markdown_code,
     markdown_code_block,
     plain_text,
@@ -70,6 +72,14 @@ def test_plain_text_never_contains_a_control_character(text):
     assert not CONTROL.search(plain_text(text))
     assert not CONTROL.search(plain_text(text, keep_newlines=True))
     assert "\n" not in plain_text(text)
+
+
+@given(st.recursive(st.none() | st.integers() | TEXT, lambda inner: st.lists(inner) | st.dictionaries(TEXT, inner)))
+def test_json_text_is_the_same_data_without_control_characters(value):
+    for indent in (None, 2):
+        text = json_text(value, indent=indent)
+        assert json.loads(text) == value
+        assert not CONTROL.search(text.replace("\n", ""))
 
 
 # ---------------------------------------------------------------- CSV
@@ -345,6 +355,13 @@ def test_kc_validate_prints_no_control_character(hostile_run, gate, monkeypatch,
     assert not CONTROL.search(out.replace("\n", ""))
     assert out.count("REJECTED") == 2 and plain_text(hostile_run["files"][0]) in out
     assert plain_text(UNIT_NAME) in out and "+cmd|' /C calc'!A0" in out
+
+    code = cli.main(["validate", "--json", *map(str, hostile_run["files"])])
+    out = capsys.readouterr().out
+    assert code == 1 and not CONTROL.search(out.replace("\n", ""))
+    report = json.loads(out)  # the machine output keeps the exact values, as escapes
+    assert {f["file"] for f in report["files"]} == set(map(str, hostile_run["files"]))
+    assert UNIT_NAME in {f["value"] for f in report["findings"]}
 
     code = cli.main(["validate", str(hostile_run["files"][0]) + "\x1b[31m-missing"])
     assert code == 2 and "\x1b" not in capsys.readouterr().err

@@ -7,7 +7,6 @@ the commands that need them (`validate` pays the GX start-up once for all files)
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -78,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _validate(args) -> int:
     from khuyencong.checking import check_files
-    from khuyencong.reports.safe import plain_text
+    from khuyencong.reports.safe import json_text, plain_text
 
     missing = [plain_text(f) for f in args.files if not f.is_file()]
     if missing:
@@ -102,8 +101,7 @@ def _validate(args) -> int:
                 for c in checks
             ],
         }
-        json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(json_text(out, indent=2) + "\n")
     else:
         for c in checks:
             _print_check(c)

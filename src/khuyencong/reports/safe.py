@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import csv
 import html
+import json
 import re
 from decimal import Decimal
 from typing import IO, Any
@@ -53,6 +54,15 @@ def plain_text(value: Any, *, keep_newlines: bool = False) -> str:
     if keep_newlines:
         return _CONTROL_BUT_NEWLINE.sub(REPLACEMENT, text.replace("\r\n", "\n").replace("\r", "\n"))
     return _CONTROL.sub(REPLACEMENT, text)
+
+
+def json_text(value: Any, **dumps_options: Any) -> str:
+    """JSON for a terminal: letters stay readable, every control character is a `\\u` escape (same data).
+
+    `json.dumps` escapes C0 itself; DEL, C1 and the bidirectional controls it writes raw.
+    """
+    text = json.dumps(value, ensure_ascii=False, **dumps_options)
+    return _CONTROL_BUT_NEWLINE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)  # raw newlines are indentation
 
 
 # ---------------------------------------------------------------- Markdown
