@@ -37,8 +37,9 @@ _ESCAPE_SEQUENCE = re.compile(
 )
 # C0 (but tab and newline, handled apart), DEL, C1, bidirectional marks, embeddings, overrides and
 # isolates ("Trojan Source"), and the Unicode line and paragraph separators.
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL_BUT_NEWLINE = re.compile(f"[{_CONTROLS}]")
+_CONTROL = re.compile(f"[\n{_CONTROLS}]")
 
 
 def plain_text(value: Any, *, keep_newlines: bool = False) -> str:
