@@ -40,6 +40,7 @@ from kc_runs import RUN_TIMEOUT, Run, kc_env, kc_run, kc_run_cmd, sha, tree
 
 from khuyencong import config
 from khuyencong.config import Settings
+from khuyencong.reports.safe import markdown_code
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = ("KCQG", "KCDP")
@@ -471,8 +472,8 @@ def test_run2_verdicts(scenario):
     assert "11 in raw/, 8 already seen, 2 new, 1 duplicates" in out
     assert "0 accepted, 1 accepted with warnings, 1 rejected" in out
     summary = scenario.summary2  # reports/latest_run.md as run 2 left it
-    assert f"| {RESUBMISSION.path} | accepted_with_warnings |" in summary
-    assert f"| {BAD.path} | rejected |" in summary
+    assert f"| {markdown_code(RESUBMISSION.path)} | accepted_with_warnings |" in summary
+    assert f"| {markdown_code(BAD.path)} | rejected |" in summary
 
 
 def test_run2_resubmission_supersedes(scenario):

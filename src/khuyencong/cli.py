@@ -7,7 +7,6 @@ the commands that need them (`validate` pays the GX start-up once for all files)
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -85,24 +84,26 @@ def main(argv: list[str] | None = None) -> int:
 
 def _load(settings) -> int:
     """The load stage alone, for data engineers: then `cd dbt_project && dbt build`, then `kc publish`."""
+    from khuyencong.reports.safe import plain_text
     from khuyencong.run import pipeline
     from khuyencong.warehouse.lock import WarehouseBusy
 
     try:
         result = pipeline.check_and_load(settings)
     except WarehouseBusy as exc:
-        print(f"kc load: {plain(str(exc))}", file=sys.stderr)
+        print(f"kc load: {plain_text(str(exc))}", file=sys.stderr)
         return 75
     print(f"loaded into {settings.build_db}: {result['new']} new files "
           f"({result['accepted']} accepted, {result['accepted_with_warnings']} with warnings, "
           f"{result['rejected']} rejected), {result['rows_loaded']} rows")
     for f in result["files"]:
-        print(f"  {f['status']:24} {plain(f['path'])}  {' '.join(f['rules'])}")
+        print(f"  {f['status']:24} {plain_text(f['path'])}  {' '.join(f['rules'])}")
     return 0
 
 
 def _publish(settings) -> int:
     """The mart gate, then publication, of whatever `dbt build` left in the build database."""
+    from khuyencong.reports.safe import plain_text
     from khuyencong.run import pipeline
     from khuyencong.warehouse.lock import WarehouseBusy
 
@@ -114,26 +115,21 @@ def _publish(settings) -> int:
         gate = pipeline.gate_marts(settings)
         published = pipeline.publish(settings)
     except pipeline.PublicationBlocked as exc:
-        print(plain(str(exc)), file=sys.stderr)
+        print(plain_text(str(exc)), file=sys.stderr)
         return 1
     except WarehouseBusy as exc:
-        print(f"kc publish: {plain(str(exc))}", file=sys.stderr)
+        print(f"kc publish: {plain_text(str(exc))}", file=sys.stderr)
         return 75
     print(f"mart gate: {gate['checks']} expectations passed")
     print(f"published: {published['published']} ({len(published['tables'])} marts) and {published['parquet']}")
     return 0
 
 
-def plain(text: str) -> str:
-    """Text from files or paths, safe for a terminal: no control characters or escape sequences."""
-    return "".join(ch if ch == "\n" or (ch.isprintable() and ch not in "\u202a\u202b\u202c\u202d\u202e") else "?"
-                   for ch in text)
-
-
 def _validate(args) -> int:
+    from khuyencong.reports.safe import json_text, plain_text
     from khuyencong.rules.checking import check_files
 
-    missing = [str(f) for f in args.files if not f.is_file()]
+    missing = [plain_text(f) for f in args.files if not f.is_file()]
     if missing:
         print(f"kc validate: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
@@ -156,8 +152,7 @@ def _validate(args) -> int:
                 for c in checks
             ],
         }
-        json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(json_text(out, indent=2) + "\n")
     else:
         for c in checks:
             _print_check(c)
@@ -172,14 +167,17 @@ VERDICT_TEXT = {
 
 
 def _print_check(check) -> None:
-    print(f"{check.path}: {VERDICT_TEXT[check.status]}")
+    """The text report of one file; every piece taken from the file (name, sheet, labels, values) made inert."""
+    from khuyencong.reports.safe import plain_text
+
+    print(f"{plain_text(check.path)}: {VERDICT_TEXT[check.status]}")
     for f in check.findings:
         where = " ".join(x for x in (
             f"sheet {f.sheet}" if f.sheet else "", f"row {f.row}" if f.row else "", f"column {f.column}" if f.column else "",
         ) if x)
-        print(f"  {f.rule} {f.severity:7} {where}")
-        print(f"      vi: {f.message_vi}")
-        print(f"      en: {f.message_en}")
+        print(f"  {f.rule} {f.severity:7} {plain_text(where)}")
+        print(f"      vi: {plain_text(f.message_vi)}")
+        print(f"      en: {plain_text(f.message_en)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -53,6 +53,8 @@ def publish_results(context, results: dict, warehouse_dir: Path, stage: str) -> 
         ValidationResultIdentifier,
     )
 
+    from khuyencong.reports.safe import docs_result
+
     now = datetime.now(UTC)
     run_id = RunIdentifier(run_name=f"{stage}-{now:%Y%m%dT%H%M%S%f}", run_time=now)
     for suite_name, result in results.items():
@@ -61,7 +63,7 @@ def publish_results(context, results: dict, warehouse_dir: Path, stage: str) -> 
             run_id=run_id,
             batch_identifier=stage,
         )
-        context.validation_results_store.set(key, result)
+        context.validation_results_store.set(key, docs_result(result))  # GX renders values as raw HTML
     _prune(project_dir(warehouse_dir))
     shutil.rmtree(site_dir(warehouse_dir) / "validations", ignore_errors=True)  # pages of pruned runs
     context.build_data_docs(site_names=[SITE_NAME])

@@ -7,8 +7,6 @@ and an HTML page with the same content and a one-line verdict at the top.
 
 from __future__ import annotations
 
-import csv
-import html
 import json
 import re
 from datetime import UTC, datetime
@@ -16,6 +14,12 @@ from pathlib import Path
 
 from khuyencong.findings import REPORT_COLUMNS, RULES
 from khuyencong.model import FileCheck, display_path
+from khuyencong.reports.safe import (
+    SafeCsvWriter,
+    html_text,
+    markdown_code,
+    markdown_code_block,
+)
 
 CSV_HEADER = {
     "rule": "ma_loi / rule", "severity": "muc_do / severity", "sheet": "sheet", "row": "dong / row",
@@ -40,32 +44,32 @@ def write_file_reports(check: FileCheck, out_dir: Path, raw_dir: Path | None = N
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = report_stem(check)
     with (out_dir / f"{stem}.csv").open("w", encoding="utf-8-sig", newline="") as f:  # BOM: Excel opens it right
-        writer = csv.writer(f)
+        writer = SafeCsvWriter(f)
         writer.writerow([CSV_HEADER[c] for c in REPORT_COLUMNS])
         for finding in check.findings:
             d = finding.to_dict()
-            writer.writerow(["" if d[c] is None else d[c] for c in REPORT_COLUMNS])
+            writer.writerow([d[c] for c in REPORT_COLUMNS])
     name = display_path(check.path, raw_dir) if raw_dir else display_path(check.path.name)
     vi, en = VERDICTS[check.status]
     rows = "\n".join(
         "<tr class='{cls}'>{cells}</tr>".format(
-            cls=f.severity,
-            cells="".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in (
+            cls=html_text(f.severity),
+            cells="".join(f"<td>{html_text(v)}</td>" for v in (
                 f.rule, f.severity, f.sheet, f.row, f.column, f.value, f.expected, f.message_vi, f.message_en)),
         )
         for f in check.findings
     )
     rules = "".join(
-        f"<li><b>{r}</b> {html.escape(RULES[r][1])} / {html.escape(RULES[r][2])}</li>"
+        f"<li><b>{html_text(r)}</b> {html_text(RULES[r][1])} / {html_text(RULES[r][2])}</li>"
         for r in sorted({f.rule for f in check.findings})
     )
     page = f"""<!doctype html>
-<html lang="vi"><head><meta charset="utf-8"><title>{html.escape(name)}</title>
+<html lang="vi"><head><meta charset="utf-8"><title>{html_text(name)}</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}} tr.fatal td:first-child{{background:#f8d7da}}
 tr.warning td:first-child{{background:#fff3cd}} .verdict{{font-size:1.3em;font-weight:bold}}</style></head>
-<body><p class="verdict {check.status}">{html.escape(vi)} / {html.escape(en)}</p>
-<p>Tệp / file: <code>{html.escape(name)}</code> &middot; sha256 <code>{check.sha256[:16]}</code>
+<body><p class="verdict {html_text(check.status)}">{html_text(vi)} / {html_text(en)}</p>
+<p>Tệp / file: <code>{html_text(name)}</code> &middot; sha256 <code>{check.sha256[:16]}</code>
 &middot; ngày nhận / arrived {check.arrival_date or "?"}
 &middot; {sum(f.is_fatal for f in check.findings)} lỗi / errors, {sum(not f.is_fatal for f in check.findings)} cảnh báo / warnings</p>
 <ul>{rules}</ul>
@@ -88,12 +92,14 @@ def write_run_summary(settings, stages: dict) -> Path:
     for old in sorted(runs.glob("*.json"))[:-30]:  # keep the last 30 run records
         old.unlink()
     loaded = stages.get("check_and_load", {})
-    verdict = ("**Publication blocked**: the last published warehouse is unchanged.\n\n```\n"
-               + stages["blocked"]["message"] + "\n```" if "blocked" in stages
+    verdict = ("**Publication blocked**: the last published warehouse is unchanged.\n\n"
+               + markdown_code_block(stages["blocked"]["message"]) if "blocked" in stages
                else "Published." if "publish" in stages else "Nothing new: the published warehouse is current.")
     lines = [f"# Run {stamp}", "", verdict, "", "| file | verdict | errors | warnings | rules | report |", "|---|---|---|---|---|---|"]
     for f in loaded.get("files", []):
-        lines.append(f"| {f['path']} | {f['status']} | {f['errors']} | {f['warnings']} | {' '.join(f['rules'])} | {f['report']} |")
+        cells = (markdown_code(f["path"]), f["status"], f["errors"], f["warnings"], " ".join(f["rules"]),
+                 markdown_code(f["report"]))
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     path = settings.reports_dir / "latest_run.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

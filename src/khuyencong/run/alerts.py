@@ -10,6 +10,8 @@ log = logging.getLogger(__name__)
 
 
 def failure_message(context: dict) -> dict:
+    from khuyencong.reports.safe import plain_text
+
     ti = context.get("task_instance") or context.get("ti")
     exception = context.get("exception")
     return {
@@ -17,7 +19,7 @@ def failure_message(context: dict) -> dict:
         "task_id": getattr(ti, "task_id", None),
         "run_id": getattr(ti, "run_id", None) or context.get("run_id"),
         "try_number": getattr(ti, "try_number", None),
-        "error": str(exception) if exception else None,
+        "error": plain_text(exception, keep_newlines=True) if exception else None,  # may quote a file name
     }
 
 

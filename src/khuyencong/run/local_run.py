@@ -46,6 +46,7 @@ def format_summary(stages: dict, warehouse: Path) -> list[str]:
 
 
 def run_local(settings: Settings, rebuild: bool = False) -> int:
+    from khuyencong.reports.safe import plain_text
     from khuyencong.warehouse.lock import WarehouseBusy, build_lock
 
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
@@ -56,7 +57,7 @@ def run_local(settings: Settings, rebuild: bool = False) -> int:
 
             outcome = run_dag_in_process("khuyencong_nightly", {"rebuild": rebuild, **settings.to_dict()}, settings)
     except WarehouseBusy as exc:
-        print(f"kc run: {exc}")
+        print(f"kc run: {plain_text(str(exc))}")
         return 75  # EX_TEMPFAIL: try again later
     wall = time.time() - started
     print()
@@ -64,10 +65,10 @@ def run_local(settings: Settings, rebuild: bool = False) -> int:
     record = latest_run_record(settings, started)
     if record:
         for line in format_summary(record, settings.warehouse_dir):
-            print("  " + line)
-    for key in ("blocked", "failed"):
+            print("  " + plain_text(line))
+    for key in ("blocked", "failed"):  # the message quotes dbt's output and the failing mart items
         if record and key in record:
-            print("  " + record[key]["message"].replace("\n", "\n  "))
+            print("  " + plain_text(record[key]["message"], keep_newlines=True).replace("\n", "\n  "))
     if not outcome.succeeded:
         print("  failed tasks: " + ", ".join(outcome.failed_tasks))
         if "mart_gate" in outcome.failed_tasks or "dbt_build" in outcome.failed_tasks:

@@ -65,6 +65,7 @@ def check_and_load(settings: Settings) -> dict:
     Whatever goes wrong with one file becomes a finding on that file (its report says so) and the
     run goes on; anything else (the database, the gate itself) raises.
     """
+    from khuyencong.reports.safe import plain_text
     from khuyencong.reports.submission_reports import write_file_reports
     from khuyencong.rules.checking import check_files
     from khuyencong.warehouse.loader import (
@@ -108,6 +109,8 @@ def check_and_load(settings: Settings) -> dict:
                     check = stored
                     report = write_file_reports(check, settings.reports_dir / "submissions", settings.raw_dir)
                 results.append(_file_result(check, report, settings))
+                log.info("%-24s %-40s %s", check.status, plain_text(results[-1]["path"]),
+                         " ".join(results[-1]["rules"]) or "-")
                 if n == 1:
                     crash_point(settings, "mid_load")
             record_duplicates(con, found.duplicates, settings.raw_dir, loaded_at)
