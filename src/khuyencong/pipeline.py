@@ -258,9 +258,8 @@ def publish(settings: Settings) -> dict:
 
     started = time.perf_counter()
     fingerprint = raw_fingerprint(settings)
-    result = publish_marts(settings.build_db, settings.published_db, settings.parquet_dir)
-    manifest = {"fingerprint": fingerprint, "tables": result["tables"],
-                "published_at": datetime.now(UTC).isoformat()}
+    result = publish_marts(settings.build_db, settings.published_db, settings.parquet_dir, fingerprint=fingerprint)
+    manifest = {"fingerprint": fingerprint, "tables": result["tables"], "published_at": result["published_at"]}
     tmp = _manifest(settings).with_suffix(".json.tmp")
     tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     os.replace(tmp, _manifest(settings))
