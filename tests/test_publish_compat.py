@@ -48,11 +48,18 @@ SNAPSHOT = textwrap.dedent(
         rows = con.execute(f'SELECT {select} FROM marts."{table}"').fetchall()
         keys = con.execute("SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = 'marts'"
                            " AND table_name = ? AND constraint_type = 'PRIMARY KEY'", [table]).fetchall()
+        found_by_key = None
+        if keys and rows:  # a point lookup on the primary key: old clients read the key's index too
+            key = ['"' + c + '"' for c in keys[0][0]]
+            first = con.execute(f'SELECT {", ".join(key)} FROM marts."{table}" ORDER BY ALL LIMIT 1').fetchone()
+            where = " AND ".join(f"{c} = ?" for c in key)
+            found_by_key = con.execute(f'SELECT count(*) FROM marts."{table}" WHERE {where}', list(first)).fetchone()[0]
         out["tables"][table] = {
             "comment": comment,
             "columns": [[c, t, note] for c, t, note in columns],
             "primary_key": [list(k[0]) for k in keys],
             "rows": len(rows),
+            "found_by_key": found_by_key,
             "checksum": hashlib.sha256("\\n".join(sorted(repr(r) for r in rows)).encode()).hexdigest(),
         }
     print(json.dumps(out))
@@ -136,6 +143,8 @@ def test_a_duckdb_1_1_client_reads_every_published_mart(published, old_duckdb_py
     assert sorted(old["tables"]) == sorted([*build_marts(published["settings"]), PUBLICATION_TABLE])
     # same rows, types, comments and keys, whoever reads the file
     assert old["tables"] == new["tables"]
+    assert {t: v["found_by_key"] for t, v in old["tables"].items() if v["primary_key"] and v["rows"]} == {
+        t: 1 for t, v in old["tables"].items() if v["primary_key"] and v["rows"]}
     assert sum(t["rows"] for t in old["tables"].values()) == sum(published["result"]["tables"].values())
 
 
@@ -323,6 +332,8 @@ def test_read_mart_docs_reads_every_yaml_and_finds_the_grain(tmp_path):
     (tmp_path / "again.yml").write_text("models: [{name: fct_a}]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="described twice"):
         read_mart_docs(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        read_mart_docs(tmp_path / "missing")
 
 
 def test_clean_text_leaves_one_printable_line():

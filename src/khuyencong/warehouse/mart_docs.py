@@ -77,6 +77,8 @@ def _primary_key(model: dict) -> tuple[str, ...]:
 def read_mart_docs(models_dir: Path | None = None) -> dict[str, MartDoc]:
     """Every model described in the `*.yml` files under `models_dir` (the marts folder), by name."""
     folder = models_dir or default_models_dir()
+    if not folder.is_dir():  # a wrong KC_DBT_PROJECT_DIR must not publish undocumented marts quietly
+        raise FileNotFoundError(f"dbt models folder not found: {folder}")
     docs: dict[str, MartDoc] = {}
     for path in sorted([*folder.glob("**/*.yml"), *folder.glob("**/*.yaml")]):
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
