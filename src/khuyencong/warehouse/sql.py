@@ -6,7 +6,7 @@ from __future__ import annotations
 def ident(name: str) -> str:
     # identifiers come from the catalogue or the dbt YAML, never from a file; still, quote and refuse anything odd
     if not name.replace("_", "").isalnum():
-        raise ValueError(f"unexpected table name {name!r}")
+        raise ValueError(f"unexpected SQL identifier {name!r}")
     return f'"{name}"'
 
 
