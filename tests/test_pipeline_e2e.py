@@ -41,6 +41,7 @@ from kc_runs import RUN_TIMEOUT, Run, kc_env, kc_run, kc_run_cmd, sha, tree
 from khuyencong import config
 from khuyencong.config import Settings
 from khuyencong.reports.safe import markdown_code
+from khuyencong.warehouse.publication import PUBLICATION_TABLE
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = ("KCQG", "KCDP")
@@ -187,11 +188,15 @@ class Background:
 
 
 def marts(db: Path) -> dict[str, dict]:
-    """Every table of the published file's `marts` schema: columns and all rows, ORDER BY ALL (read-only)."""
+    """Every mart of the published file: columns and all rows, ORDER BY ALL (read-only).
+
+    `marts.publication` (when it was published) is left out: it changes with every publication.
+    """
     con = duckdb.connect(str(db), read_only=True)
     try:
         tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1").fetchall()]
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' AND table_name <> ?"
+            " ORDER BY 1", [PUBLICATION_TABLE]).fetchall()]
         out = {}
         for t in tables:
             cur = con.execute(f'SELECT * FROM marts."{t}" ORDER BY ALL')
@@ -404,7 +409,7 @@ def test_run1_publishes(scenario):
                              "outcomes_by_current_unit"])
     # Parquet copies of the same tables, same row counts
     parquet = w / "parquet" / "marts"
-    assert sorted(p.stem for p in parquet.glob("*.parquet")) == tables
+    assert sorted(p.stem for p in parquet.glob("*.parquet")) == sorted([*tables, PUBLICATION_TABLE])
     con = duckdb.connect()
     for t in tables:
         n = con.execute("SELECT count(*) FROM read_parquet(?)", [str(parquet / f"{t}.parquet")]).fetchone()[0]

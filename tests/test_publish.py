@@ -21,10 +21,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from khuyencong.warehouse.publication import PUBLICATION_TABLE
 from khuyencong.warehouse.publish import publish_marts
 
 OLD = {"version": 1, "fund_rows": 400_000, "status_rows": 150_000}
 NEW = {"version": 2, "fund_rows": 900_000, "status_rows": 250_000}
+FINGERPRINT = {"submissions": 1, "duplicates": 0, "last_loaded_at": "2026-01-01 03:00:00"}
 
 READER = textwrap.dedent(
     """
@@ -64,7 +66,7 @@ def make_build_db(path: Path, spec: dict, extra_tables: dict[str, str] | None = 
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA marts")
     con.execute("CREATE SCHEMA raw")
-    con.execute("CREATE TABLE raw.submissions AS SELECT 'secret' AS preparer_email")
+    con.execute("CREATE TABLE raw.submissions AS SELECT 'secret' AS preparer_email, TIMESTAMP '2026-01-01 03:00' AS loaded_at")
     v = spec["version"]
     con.execute(f"CREATE TABLE marts.fct_big AS SELECT i AS id, {v} AS version, i * {v} AS amount,"
                 f" 'unit ' || (i % 63) AS unit_id FROM range({spec['fund_rows']}) t(i)")
@@ -115,8 +117,9 @@ def published(warehouse, tmp_path):
     """The old version, published; returns (published_db, parquet_dir)."""
     build = make_build_db(tmp_path / "build_old.duckdb", OLD, {"only_in_old": "SELECT 1 AS x"})
     db, parquet = warehouse / "khuyencong.duckdb", warehouse / "parquet" / "marts"
-    result = publish_marts(build, db, parquet)
-    assert result["tables"] == {"fct_big": OLD["fund_rows"], "only_in_old": 1, "status_small": OLD["status_rows"]}
+    result = publish_marts(build, db, parquet, fingerprint=FINGERPRINT)
+    assert result["tables"] == {"fct_big": OLD["fund_rows"], "only_in_old": 1, "status_small": OLD["status_rows"],
+                                PUBLICATION_TABLE: 1}
     return db, parquet
 
 
@@ -142,8 +145,9 @@ def test_publish_writes_marts_only_with_parquet_and_no_temp_files(published, war
     row, schemas, tables = read_rows(db)
     assert row == expected_row(OLD)
     assert schemas - {"main", "information_schema", "pg_catalog"} == {"marts"}  # no raw schema, no personal data
-    assert tables == ["marts.fct_big", "marts.only_in_old", "marts.status_small"]  # base tables only
-    assert sorted(p.name for p in parquet.iterdir()) == ["fct_big.parquet", "only_in_old.parquet", "status_small.parquet"]
+    assert tables == ["marts.fct_big", "marts.only_in_old", "marts.publication", "marts.status_small"]  # base tables only
+    assert sorted(p.name for p in parquet.iterdir()) == ["fct_big.parquet", "only_in_old.parquet", "publication.parquet",
+                                                         "status_small.parquet"]
     assert parquet_rows(parquet / "fct_big.parquet") == OLD["fund_rows"]
     assert leftovers(warehouse) == []
 
@@ -167,7 +171,7 @@ def test_publish_while_other_processes_read(published, warehouse, tmp_path):
             time.sleep(0.05)
         time.sleep(0.3)
         started = time.time()
-        result = publish_marts(new_build, db, parquet)  # must not wait for the readers
+        result = publish_marts(new_build, db, parquet, fingerprint=FINGERPRINT)  # must not wait for the readers
         finished = time.time()
         time.sleep(0.5)  # let the re-opening reader see the new file
     finally:
@@ -180,7 +184,7 @@ def test_publish_while_other_processes_read(published, warehouse, tmp_path):
             outs[mode] = json.loads(files["out"].read_text())
 
     assert finished - started < 30, "publish was blocked by the readers"
-    assert result["tables"] == {"fct_big": NEW["fund_rows"], "status_small": NEW["status_rows"]}
+    assert result["tables"] == {"fct_big": NEW["fund_rows"], "status_small": NEW["status_rows"], PUBLICATION_TABLE: 1}
     old, new = expected_row(OLD), expected_row(NEW)
     for mode, out in outs.items():
         assert out["errors"] == [], (mode, out["errors"][:5])
@@ -202,8 +206,8 @@ def test_publish_while_other_processes_read(published, warehouse, tmp_path):
 
     row, _, tables = read_rows(db)
     assert row == new
-    assert tables == ["marts.fct_big", "marts.status_small"]  # a mart dropped from the build is gone
-    assert sorted(p.name for p in parquet.iterdir()) == ["fct_big.parquet", "status_small.parquet"]
+    assert tables == ["marts.fct_big", "marts.publication", "marts.status_small"]  # a mart dropped from the build is gone
+    assert sorted(p.name for p in parquet.iterdir()) == ["fct_big.parquet", "publication.parquet", "status_small.parquet"]
     assert parquet_rows(parquet / "fct_big.parquet") == NEW["fund_rows"]
     assert leftovers(warehouse) == []
 
@@ -227,7 +231,7 @@ def test_failed_publish_leaves_the_old_warehouse_intact(published, warehouse, tm
         make_build_db(build, NEW, {"zz-odd name": "SELECT 1 AS x"})
         expected_error = ValueError
     with pytest.raises(expected_error):
-        publish_marts(build, db, parquet)
+        publish_marts(build, db, parquet, fingerprint=FINGERPRINT)
     assert sha(db) == before_db
     assert os.stat(db).st_ino == inode
     assert tree_digest(parquet) == before_parquet

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 from khuyencong.config import Settings, crash_point
@@ -183,11 +182,9 @@ def project_fingerprint(settings: Settings) -> str:
                 continue
             digest.update(f"{root.name}/{rel.as_posix()}\0".encode())
             digest.update(path.read_bytes())
-    try:
-        version = metadata.version("khuyencong")
-    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
-        version = "unknown"
-    digest.update(f"khuyencong=={version}".encode())
+    from khuyencong.warehouse.publication import package_version
+
+    digest.update(f"khuyencong=={package_version()}".encode())
     return digest.hexdigest()
 
 
@@ -195,24 +192,25 @@ def fingerprint(settings: Settings) -> dict:
     return {**raw_fingerprint(settings), "project": project_fingerprint(settings)}
 
 
-def _manifest(settings: Settings) -> Path:
-    return settings.warehouse_dir / "published.json"
+def published_fingerprint(settings: Settings) -> dict | None:
+    """The fingerprint inside the published file (`marts.publication`): swapped in with the marts, atomically."""
+    from khuyencong.warehouse.publication import read_fingerprint
+
+    if not settings.published_db.exists():
+        return None
+    return read_fingerprint(settings.published_db)
 
 
 def needs_build(settings: Settings, loaded: dict | None = None) -> bool:
     """Build unless the published warehouse already reflects everything loaded and the current project.
 
-    Comparing with the fingerprint recorded at the last publication (not only "was anything
-    new this run") means a run blocked by a gate or killed half-way is caught up by the next
-    one, and an edited seed, model or test reaches BI.
+    Comparing with the fingerprint of the last publication (not only "was anything new this
+    run") means a run blocked by a gate or killed half-way is caught up by the next one, and an
+    edited seed, model, test or package version reaches BI.
     """
-    if loaded and (loaded.get("new") or loaded.get("duplicates")) or not settings.published_db.exists():
+    if loaded and (loaded.get("new") or loaded.get("duplicates")):
         return True
-    try:
-        published = json.loads(_manifest(settings).read_text(encoding="utf-8"))["fingerprint"]
-    except (OSError, ValueError, KeyError):
-        return True
-    return published != fingerprint(settings)
+    return published_fingerprint(settings) != fingerprint(settings)
 
 
 # ---------------------------------------------------------------- dbt, the mart gate, publication
@@ -290,13 +288,10 @@ def publish(settings: Settings) -> dict:
 
     started = time.perf_counter()
     with _lock(settings, "publish"):
-        stamp = fingerprint(settings)
         result = publish_marts(settings.build_db, settings.published_db, settings.parquet_dir,
+                               fingerprint=fingerprint(settings),
+                               models_dir=settings.dbt_project_dir / "models" / "marts",
                                checkpoint=lambda name: crash_point(settings, name))
-    manifest = {"fingerprint": stamp, "tables": result["tables"], "published_at": datetime.now(UTC).isoformat()}
-    tmp = _manifest(settings).with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    os.replace(tmp, _manifest(settings))
     return _timed(result, started)
 
 

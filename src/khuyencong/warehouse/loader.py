@@ -15,9 +15,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 from khuyencong.findings import FATAL, could_not_process, finding
-from khuyencong.periods import deadline
 from khuyencong.ingest.reader import arrival_date_from_path, file_sha256
 from khuyencong.model import FileCheck, display_path
+from khuyencong.periods import deadline
 from khuyencong.warehouse.schema import create_raw_schema_sql
 
 
