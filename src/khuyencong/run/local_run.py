@@ -38,7 +38,9 @@ def format_summary(stages: dict, warehouse: Path) -> list[str]:
         lines.append(f"mart gate:  {stages['mart_gate'].get('checks', 0)} expectations passed")
     if "publish" in stages:
         tables = stages["publish"].get("tables", {})
-        lines.append(f"published:  {stages['publish']['published']} ({len(tables)} marts) and {stages['publish']['parquet']}")
+        marts = len([t for t in tables if t != "publication"])
+        lines.append(f"published:  {stages['publish']['published']} ({marts} marts + publication) "
+                     f"and {stages['publish']['parquet']}")
     times = ", ".join(f"{k} {v['seconds']:.1f}s" for k, v in stages.items() if isinstance(v, dict) and "seconds" in v)
     lines.append(f"stage time: {times}")
     lines.append(f"reports:    {warehouse / 'reports' / 'latest_run.md'} and {warehouse / 'reports' / 'submissions'}/")
