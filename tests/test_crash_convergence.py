@@ -111,3 +111,21 @@ def test_a_killed_rebuild_keeps_the_published_file_and_converges(reference, tmp_
     assert marts(warehouse / "khuyencong.duckdb") == reference["v2"]
     ok(raw, warehouse)  # a plain run: the build database is rebuilt from raw/, then published
     assert marts(warehouse / "khuyencong.duckdb") == reference["v2"]
+
+
+def test_two_runs_started_together_one_publishes_the_other_waits_or_says_who_holds_it(reference, tmp_path):
+    raw, warehouse = tmp_path / "raw", tmp_path / "wh"
+    first_files(raw)
+    later_files(raw)
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    procs = []
+    for log, timeout in zip(logs, ("600", "1")):  # the second gives up after a second
+        procs.append(subprocess.Popen(kc_run_cmd(raw, warehouse), env=kc_env(KC_LOCK_TIMEOUT_SECONDS=timeout),
+                                      cwd=tmp_path, stdout=log.open("w"), stderr=subprocess.STDOUT))
+        time.sleep(0.5)
+    codes = [p.wait(timeout=900) for p in procs]
+    outputs = [log.read_text() for log in logs]
+    assert codes == [0, 75], outputs
+    assert "is in use by pid" in outputs[1] and "kc run" in outputs[1] and "Nothing was changed" in outputs[1]
+    assert marts(warehouse / "khuyencong.duckdb") == reference["v2"]  # nothing lost, nothing mixed
+    ok(raw, warehouse)  # and the next run finds nothing left to do
