@@ -119,10 +119,13 @@ def test_two_runs_started_together_one_publishes_the_other_waits_or_says_who_hol
     later_files(raw)
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     procs = []
+    lock = warehouse / "build.lock"
     for log, timeout in zip(logs, ("600", "1")):  # the second gives up after a second
         procs.append(subprocess.Popen(kc_run_cmd(raw, warehouse), env=kc_env(KC_LOCK_TIMEOUT_SECONDS=timeout),
                                       cwd=tmp_path, stdout=log.open("w"), stderr=subprocess.STDOUT))
-        time.sleep(0.5)
+        deadline = time.monotonic() + 120
+        while not (lock.exists() and lock.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the first run holds the lock (and says so) before the second starts
     codes = [p.wait(timeout=900) for p in procs]
     outputs = [log.read_text() for log in logs]
     assert codes == [0, 75], outputs
