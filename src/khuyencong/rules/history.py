@@ -77,6 +77,8 @@ class HistoryRules:
             self.by_unit_year[(r.unit_id, r.year)].append(r)
         self.predecessors = _predecessors()
         self.last_results: dict = {}  # suite name -> GX result of the last check (for Data Docs)
+        self._connection = None  # () -> (connection, close after use): where earlier reports are read from
+        self._loaded: set[tuple[str, int]] = set()
 
     @classmethod
     def empty(cls) -> HistoryRules:
@@ -84,22 +86,11 @@ class HistoryRules:
 
     @classmethod
     def from_connection(cls, con, raw_dir: Path | None = None) -> HistoryRules:
-        subs = con.execute(
-            "SELECT submission_id, unit_id, year, period, period_months, report_date, arrival_date, path"
-            " FROM raw.submissions WHERE status <> 'rejected' AND unit_id IS NOT NULL"
-        ).fetchall()
-        reports = {s[0]: Report(s[1], s[2], s[3], s[4], s[5], s[6], s[7]) for s in subs}
-        for sid, source, plan, allocated, executed in con.execute(
-            "SELECT submission_id, funding_source, plan_initial_mvnd, allocated_mvnd, executed_mvnd FROM raw.funding_rows"
-        ).fetchall():
-            if sid in reports:
-                reports[sid].funding[source] = {"ke_hoach_dau_nam": plan, "da_phan_bo": allocated, "thuc_hien": executed}
-        for sid, indicator, actual in con.execute(
-            "SELECT submission_id, indicator_code, actual_value FROM raw.outcome_rows"
-        ).fetchall():
-            if sid in reports:
-                reports[sid].outcomes[indicator] = actual
-        return cls(list(reports.values()), raw_dir)
+        """History read from the build database on demand: only the units and years the checked files need,
+        so a night's cost follows its new files, not the length of the history."""
+        rules = cls([], raw_dir)
+        rules._connection = lambda: (con, False)
+        return rules
 
     @classmethod
     def from_database(cls, db: Path) -> HistoryRules:
@@ -107,11 +98,53 @@ class HistoryRules:
 
         if not db.exists():
             raise FileNotFoundError(f"no build database at {db}: run `kc run` first or check --warehouse")
-        con = connect(db, read_only=True)
+        rules = cls([])
+        rules._connection = lambda: (connect(db, read_only=True), True)
+        return rules
+
+    def _needed(self, checks: list[FileCheck]) -> set[tuple[str, int]]:
+        """(unit, year) pairs whose reports the rules compare with: the year itself and the year before, for the
+        unit and, for a province formed in the 2025 merger, its predecessors."""
+        keys: set[tuple[str, int]] = set()
+        for check in checks:
+            m = check.submission.metadata if check.submission is not None else None
+            if m is None or not (m.unit_id and m.year):
+                continue
+            for unit in (m.unit_id, *self.predecessors.get(m.unit_id, [])):
+                keys.update({(unit, m.year), (unit, m.year - 1)})
+        return keys - self._loaded
+
+    def _load(self, keys: set[tuple[str, int]]) -> None:
+        if not keys or self._connection is None:
+            return
+        con, close = self._connection()
         try:
-            return cls.from_connection(con)
+            units, years = sorted({u for u, _ in keys}), sorted({y for _, y in keys})
+            subs = con.execute(
+                "SELECT submission_id, unit_id, year, period, period_months, report_date, arrival_date, path"
+                " FROM raw.submissions WHERE status <> 'rejected' AND unit_id IN (SELECT unnest(?::VARCHAR[]))"
+                " AND year IN (SELECT unnest(?::INTEGER[]))", [units, years],
+            ).fetchall()
+            reports = {s[0]: Report(s[1], s[2], s[3], s[4], s[5], s[6], s[7]) for s in subs
+                       if (s[1], s[2]) in keys}
+            ids = list(reports)
+            for sid, source, plan, allocated, executed in con.execute(
+                "SELECT submission_id, funding_source, plan_initial_mvnd, allocated_mvnd, executed_mvnd"
+                " FROM raw.funding_rows WHERE submission_id IN (SELECT unnest(?::VARCHAR[]))", [ids],
+            ).fetchall():
+                reports[sid].funding[source] = {"ke_hoach_dau_nam": plan, "da_phan_bo": allocated,
+                                                "thuc_hien": executed}
+            for sid, indicator, actual in con.execute(
+                "SELECT submission_id, indicator_code, actual_value FROM raw.outcome_rows"
+                " WHERE submission_id IN (SELECT unnest(?::VARCHAR[]))", [ids],
+            ).fetchall():
+                reports[sid].outcomes[indicator] = actual
         finally:
-            con.close()
+            if close:
+                con.close()
+        for r in reports.values():
+            self.by_unit_year[(r.unit_id, r.year)].append(r)
+        self._loaded |= keys
 
     # -- lookups
 
@@ -148,6 +181,7 @@ class HistoryRules:
     def frames(self, checks: list[FileCheck]) -> dict:
         import pandas as pd
 
+        self._load(self._needed(checks))
         batch = [(i, c, _report_of(c, self._rel(c))) for i, c in enumerate(checks)]
         for _, _, r in batch:  # earlier files of this batch are history for later ones
             if r is not None:
