@@ -57,27 +57,28 @@ def submissions(settings: Settings) -> dict[str, tuple]:
 
 
 def test_a_file_whose_load_fails_is_refused_alone_and_not_retried(landing, monkeypatch):
+    """A value the gate let through but the `raw` column can't hold (a project count beyond INTEGER):
+    the batch falls back to file by file, and only that file is refused (F01), with its report."""
     write(landing, "HaNoi.xlsx")
     write(landing, "HCM.xlsx", valid_report().with_meta(ma_don_vi="79", ten_don_vi="Thành phố Hồ Chí Minh"))
-    real = loader.load_check
+    real = loader._rows_of
 
-    def failing(con, check, raw_dir, loaded_at):
-        if check.path.name == "HaNoi.xlsx" and check.status != "rejected":
-            con.execute("BEGIN TRANSACTION")
-            con.execute("ROLLBACK")
-            raise duckdb.ConversionException("Conversion Error: value out of range for DECIMAL(20,6)")
-        return real(con, check, raw_dir, loaded_at)
+    def overflowing(check, raw_dir, loaded_at):
+        rows = real(check, raw_dir, loaded_at)
+        if check.path.name == "HaNoi.xlsx":
+            rows["funding_rows"] = [[*r[:-1], 3_000_000_000] for r in rows["funding_rows"]]
+        return rows
 
-    monkeypatch.setattr(loader, "load_check", failing)
+    monkeypatch.setattr(loader, "_rows_of", overflowing)
     first = pipeline.check_and_load(landing)
     assert (first["accepted"], first["rejected"]) == (1, 1)
     [refused] = first["files"]
     assert refused["path"] == f"{ARRIVAL}/HaNoi.xlsx" and refused["rules"] == ["F01"]
     report = (landing.warehouse_dir / refused["report"]).read_text(encoding="utf-8")
-    assert "could not be processed (load)" in report and "DECIMAL(20,6)" in report
+    assert "could not be processed (load)" in report and "INT32" in report
     rows = submissions(landing)
     assert rows[f"{ARRIVAL}/HaNoi.xlsx"][0] == "rejected" and rows[f"{ARRIVAL}/HCM.xlsx"][0] == "accepted"
-    monkeypatch.setattr(loader, "load_check", real)
+    monkeypatch.setattr(loader, "_rows_of", real)
     again = pipeline.check_and_load(landing)  # recorded by its hash: not retried every night
     assert again["new"] == 0 and again["seen"] == 2
 

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 #: how many refused / warned files a stage result names (the rest are counted); the per-file
 #: reports and `raw.findings` hold every file
 FILES_LISTED = 200
+#: files loaded per transaction (a batch is all-or-nothing; a batch that fails is retried file by file)
+LOAD_BATCH = 500
 
 
 class PublicationBlocked(RuntimeError):
@@ -70,7 +72,7 @@ def check_and_load(settings: Settings) -> dict:
     from khuyencong.warehouse.loader import (
         connect,
         discover,
-        load_isolated,
+        load_batch,
         record_duplicates,
         refused_entry,
     )
@@ -100,18 +102,19 @@ def check_and_load(settings: Settings) -> dict:
                                       landing_zone=True)
                 docs = publish_results(context, {**gate.last_results, **history.last_results},
                                        settings.warehouse_dir, "files")
-            for n, check in enumerate(checks, 1):
-                # the report first: a crash between the two re-does both on the next run
-                report = write_file_reports(check, settings.reports_dir / "submissions", settings.raw_dir)
-                stored = load_isolated(con, check, settings.raw_dir, loaded_at)
-                if stored is not check:  # refused at the load: its report says so
-                    check = stored
-                    report = write_file_reports(check, settings.reports_dir / "submissions", settings.raw_dir)
-                results.append(_file_result(check, report, settings))
-                log.info("%-24s %-40s %s", check.status, plain_text(results[-1]["path"]),
-                         " ".join(results[-1]["rules"]) or "-")
-                if n == 1:
-                    crash_point(settings, "mid_load")
+            reports_dir = settings.reports_dir / "submissions"
+            for start in range(0, len(checks), LOAD_BATCH):
+                batch = checks[start:start + LOAD_BATCH]
+                # the reports first: a crash before the commit re-does both on the next run
+                reports = [write_file_reports(check, reports_dir, settings.raw_dir) for check in batch]
+                stored = load_batch(con, batch, settings.raw_dir, loaded_at,
+                                    before_commit=lambda: crash_point(settings, "mid_load"))
+                for check, kept, report in zip(batch, stored, reports):
+                    if kept is not check:  # refused at the load: its report says so
+                        report = write_file_reports(kept, reports_dir, settings.raw_dir)
+                    results.append(_file_result(kept, report, settings))
+                    log.info("%-24s %-40s %s", kept.status, plain_text(results[-1]["path"]),
+                             " ".join(results[-1]["rules"]) or "-")
             record_duplicates(con, found.duplicates, settings.raw_dir, loaded_at)
             rows = _rows_loaded(con, loaded_at)
             con.execute("CHECKPOINT")

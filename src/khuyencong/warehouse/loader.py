@@ -140,8 +140,8 @@ def _arrival(path: Path) -> date | None:
     return arrival_date_from_path(path)
 
 
-def load_check(con, check: FileCheck, raw_dir: Path, loaded_at: datetime) -> None:
-    """Write one checked file in one transaction; rows only when it was not rejected."""
+def _rows_of(check: FileCheck, raw_dir: Path, loaded_at: datetime) -> dict[str, list[list]]:
+    """The rows one checked file adds to each `raw` table; data rows only when it was not rejected."""
     sub = check.submission
     meta = sub.metadata if sub is not None else None
     rejected = check.status == "rejected"
@@ -152,51 +152,83 @@ def load_check(con, check: FileCheck, raw_dir: Path, loaded_at: datetime) -> Non
     outcomes = [] if rejected or sub is None else sub.outcomes
     projects = [] if rejected or sub is None else sub.projects
     sid = check.submission_id
+    return {
+        "submissions": [[
+            sid, check.sha256, relative(check.path, raw_dir), relative(check.path, check.path.parent),
+            check.path.lstat().st_size, check.arrival_date or _arrival(check.path),
+            meta.unit_id if meta else None, meta.unit_name_in_file if meta else None,
+            meta.year if meta else None, meta.period if meta else None,
+            meta.period_months if meta else None, meta.report_date if meta else None,
+            meta.money_unit if meta else None,
+            check.status, errors, warnings, len(funding), len(outcomes), len(projects), due,
+            meta.preparer_name if meta else None, meta.preparer_phone if meta else None,
+            meta.preparer_email if meta else None, loaded_at,
+        ]],
+        "funding_rows": [[sid, r.sheet, r.row, r.funding_source, r.plan_initial_mvnd, r.plan_adjusted_mvnd,
+                          r.allocated_mvnd, r.executed_mvnd, None if r.project_count is None else int(r.project_count)]
+                         for r in funding],
+        "outcome_rows": [[sid, r.sheet, r.row, r.indicator_code, r.unit_label, r.target_value, r.actual_value]
+                         for r in outcomes],
+        "project_rows": [[sid, r.sheet, r.row, r.project_code, r.project_name, r.funding_source, r.activity,
+                          r.approved_mvnd, r.executed_mvnd, r.status,
+                          None if r.beneficiaries is None else int(r.beneficiaries)] for r in projects],
+        "findings": [[sid, f.rule, f.severity, f.sheet, f.row, f.column, f.value, f.expected, f.message_vi,
+                      f.message_en] for f in check.findings],
+    }
+
+
+def _insert(con, table: str, rows: list[list]) -> None:
+    """Many rows in one statement (an Arrow table, cast by DuckDB to the column types), not row by row."""
+    if not rows:
+        return
+    import pyarrow as pa
+
+    batch = pa.table({f"c{i}": pa.array([r[i] for r in rows]) for i in range(len(rows[0]))})
+    con.register("kc_batch", batch)  # replaced by the next batch; no unregister inside a failed transaction
+    con.execute(f"INSERT INTO raw.{table} SELECT * FROM kc_batch")
+
+
+def load_checks(con, checks: list[FileCheck], raw_dir: Path, loaded_at: datetime, before_commit=None) -> None:
+    """Write checked files in one transaction: all of them or none (a crash leaves no file half-loaded)."""
+    tables: dict[str, list[list]] = {}
+    for check in checks:
+        for table, rows in _rows_of(check, raw_dir, loaded_at).items():
+            tables.setdefault(table, []).extend(rows)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(
-            "INSERT INTO raw.submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                sid, check.sha256, relative(check.path, raw_dir), relative(check.path, check.path.parent), check.path.lstat().st_size,
-                check.arrival_date or _arrival(check.path),
-                meta.unit_id if meta else None, meta.unit_name_in_file if meta else None,
-                meta.year if meta else None, meta.period if meta else None,
-                meta.period_months if meta else None, meta.report_date if meta else None,
-                meta.money_unit if meta else None,
-                check.status, errors, warnings, len(funding), len(outcomes), len(projects), due,
-                meta.preparer_name if meta else None, meta.preparer_phone if meta else None,
-                meta.preparer_email if meta else None, loaded_at,
-            ],
-        )
-        if funding:
-            con.executemany(
-                "INSERT INTO raw.funding_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [[sid, r.sheet, r.row, r.funding_source, r.plan_initial_mvnd, r.plan_adjusted_mvnd,
-                  r.allocated_mvnd, r.executed_mvnd, None if r.project_count is None else int(r.project_count)]
-                 for r in funding],
-            )
-        if outcomes:
-            con.executemany(
-                "INSERT INTO raw.outcome_rows VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [[sid, r.sheet, r.row, r.indicator_code, r.unit_label, r.target_value, r.actual_value] for r in outcomes],
-            )
-        if projects:
-            con.executemany(
-                "INSERT INTO raw.project_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [[sid, r.sheet, r.row, r.project_code, r.project_name, r.funding_source, r.activity,
-                  r.approved_mvnd, r.executed_mvnd, r.status, None if r.beneficiaries is None else int(r.beneficiaries)]
-                 for r in projects],
-            )
-        if check.findings:
-            con.executemany(
-                "INSERT INTO raw.findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [[sid, f.rule, f.severity, f.sheet, f.row, f.column, f.value, f.expected, f.message_vi, f.message_en]
-                 for f in check.findings],
-            )
+        for table, rows in tables.items():
+            _insert(con, table, rows)
+        if before_commit:
+            before_commit()
         con.execute("COMMIT")
-    except Exception:
+    except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def load_check(con, check: FileCheck, raw_dir: Path, loaded_at: datetime) -> None:
+    """Write one checked file in one transaction."""
+    load_checks(con, [check], raw_dir, loaded_at)
+
+
+def _file_errors() -> tuple[type[BaseException], ...]:
+    import duckdb
+    import pyarrow as pa
+
+    return (duckdb.ConversionException, duckdb.ConstraintException, duckdb.InvalidInputException,
+            duckdb.OutOfRangeException, pa.ArrowException, OverflowError, ValueError, TypeError, UnicodeError)
+
+
+def load_batch(con, checks: list[FileCheck], raw_dir: Path, loaded_at: datetime, before_commit=None) -> list[FileCheck]:
+    """Load many files in one transaction; if that fails on a file's values, file by file so only it is refused.
+
+    Returns the checks as stored (a file refused at the load comes back with its F01 finding).
+    """
+    try:
+        load_checks(con, checks, raw_dir, loaded_at, before_commit)
+        return list(checks)
+    except _file_errors():
+        return [load_isolated(con, check, raw_dir, loaded_at) for check in checks]
 
 
 def load_isolated(con, check: FileCheck, raw_dir: Path, loaded_at: datetime) -> FileCheck:
@@ -204,13 +236,10 @@ def load_isolated(con, check: FileCheck, raw_dir: Path, loaded_at: datetime) -> 
 
     A lock conflict or a lost database is not about the file: it is raised, and the file stays new.
     """
-    import duckdb
-
     try:
         load_check(con, check, raw_dir, loaded_at)
         return check
-    except (duckdb.ConversionException, duckdb.ConstraintException, duckdb.InvalidInputException,
-            duckdb.OutOfRangeException, OverflowError, ValueError, TypeError, UnicodeError) as exc:
+    except _file_errors() as exc:
         refused = FileCheck(check.path, check.sha256, check.arrival_date, check.submission,
                             [*check.findings, could_not_process("load", exc)])
         load_check(con, refused, raw_dir, loaded_at)
