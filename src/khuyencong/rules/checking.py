@@ -9,6 +9,7 @@ start, every file fails the same way) still raises.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -42,6 +43,51 @@ def _read_one(path: Path, **kwargs) -> FileCheck:
         except OSError:
             raise exc from None  # the file itself is gone: not a problem of its content
         return FileCheck(path, sha, kwargs.get("arrival_date"), None, [could_not_process("read", exc)])
+
+
+#: from this many files on, the reading runs in a process pool over both cores
+PARALLEL_FROM = 200
+READ_CHUNK = 50
+
+
+def _read_chunk(paths: list[Path], kwargs: dict) -> list[FileCheck]:
+    return [_read_one(p, **kwargs) for p in paths]
+
+
+def _read_alone(path: Path, kwargs: dict) -> FileCheck:
+    """A file that took its worker down, read again alone: if it crashes a process by itself, it is refused."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            return pool.submit(_read_one, path, **kwargs).result()
+        except BrokenProcessPool:
+            log.error("reading %s crashed its process; refused with F01", path.name)
+            return FileCheck(path, file_sha256(path), kwargs.get("arrival_date"), None,
+                             [could_not_process("read", RuntimeError("the reader's process crashed"))])
+
+
+def read_files(paths: list[Path], **kwargs) -> list[FileCheck]:
+    """Read files in order; many of them in a pool of processes (one per core), each file isolated."""
+    if len(paths) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        return [_read_one(p, **kwargs) for p in paths]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    done: dict[Path, FileCheck] = {}
+    chunks = [paths[i:i + READ_CHUNK] for i in range(0, len(paths), READ_CHUNK)]
+    # spawn, not fork: the parent may hold Airflow's threads and database connections
+    with ProcessPoolExecutor(min(2, os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_read_chunk, chunk, kwargs): chunk for chunk in chunks}
+        for future in as_completed(futures):
+            try:
+                done.update(zip(futures[future], future.result()))
+            except BrokenProcessPool:
+                pass  # the files of the broken chunks are read again, alone, below
+    return [done[p] if p in done else _read_alone(p, kwargs) for p in paths]
 
 
 def _gate_isolated(gate, checks: list[FileCheck]) -> None:
@@ -81,13 +127,12 @@ def check_files(
     `gate` is a `khuyencong.rules.gate.FileGate` (one per run); made here when not given.
     `history` (a `khuyencong.rules.history.HistoryRules`) adds W02, W03 and W06 from the warehouse.
     """
-    checks = []
-    for p in map(Path, paths):
-        check = _read_one(p, arrival_date=arrival_date, default_arrival_date=default_arrival_date,
-                          limits=limits or ReadLimits.from_env())
+    paths = [Path(p) for p in paths]
+    checks = read_files(paths, arrival_date=arrival_date, default_arrival_date=default_arrival_date,
+                        limits=limits or ReadLimits.from_env())
+    for p, check in zip(paths, checks):
         if landing_zone and arrival_date is None and arrival_date_from_path(p) is None:
             check.findings.append(undated_folder(p))
-        checks.append(check)
     gated = [c for c in checks if c.submission is not None]
     if gated:
         if gate is None:
