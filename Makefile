@@ -20,8 +20,10 @@ run: setup  ## the nightly job on the shipped sample, in-process
 	$(RUN) kc run --raw raw --warehouse warehouse
 	@$(RUN) python -m khuyencong.query_hint warehouse
 
-test: setup  ## lint, then the default test suite (slow scale tests excluded)
+test: setup  ## lint (ruff, sqlfluff), then the default test suite (slow scale tests excluded)
 	$(RUN) ruff check src dags tests benchmarks
+	@# the dbt templater compiles the project: no database needed, so an in-memory one
+	KC_BUILD_DB=:memory: $(RUN) sqlfluff lint dbt_project/models dbt_project/tests
 	$(RUN) pytest -q
 
 test-all: setup
