@@ -15,7 +15,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 from khuyencong.findings import FATAL, could_not_process, finding
-from khuyencong.periods import deadline
 from khuyencong.ingest.reader import arrival_date_from_path, file_sha256
 from khuyencong.model import FileCheck
 from khuyencong.warehouse.schema import create_raw_schema_sql
@@ -152,7 +151,6 @@ def load_check(con, check: FileCheck, raw_dir: Path, loaded_at: datetime) -> Non
     rejected = check.status == "rejected"
     errors = sum(f.severity == FATAL for f in check.findings)
     warnings = len(check.findings) - errors
-    due = deadline(meta.year, meta.period) if meta and meta.year and meta.period else None
     funding = [] if rejected or sub is None else sub.funding
     outcomes = [] if rejected or sub is None else sub.outcomes
     projects = [] if rejected or sub is None else sub.projects
@@ -160,7 +158,7 @@ def load_check(con, check: FileCheck, raw_dir: Path, loaded_at: datetime) -> Non
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
-            "INSERT INTO raw.submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO raw.submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 sid, check.sha256, relative(check.path, raw_dir), relative(check.path, check.path.parent), check.path.lstat().st_size,
                 check.arrival_date or _arrival(check.path),
@@ -168,7 +166,7 @@ def load_check(con, check: FileCheck, raw_dir: Path, loaded_at: datetime) -> Non
                 meta.year if meta else None, meta.period if meta else None,
                 meta.period_months if meta else None, meta.report_date if meta else None,
                 meta.money_unit if meta else None,
-                check.status, errors, warnings, len(funding), len(outcomes), len(projects), due,
+                check.status, errors, warnings, len(funding), len(outcomes), len(projects),
                 meta.preparer_name if meta else None, meta.preparer_phone if meta else None,
                 meta.preparer_email if meta else None, loaded_at,
             ],
