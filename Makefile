@@ -20,9 +20,11 @@ run: setup  ## the nightly job on the shipped sample, in-process
 	$(RUN) kc run --raw raw --warehouse warehouse
 	@$(RUN) python -m khuyencong.query_hint warehouse
 
-test: setup  ## lint (ruff, import layers), then the default test suite on both cores (slow scale tests excluded)
+test: setup  ## lint (ruff, import layers, sqlfluff), then the default test suite on both cores (slow scale tests excluded)
 	$(RUN) ruff check src dags tests benchmarks
 	$(RUN) lint-imports
+	@# the dbt templater compiles the project: no database needed, so an in-memory one
+	KC_BUILD_DB=:memory: $(RUN) sqlfluff lint dbt_project/models dbt_project/tests
 	$(RUN) pytest -q -n 2 --dist loadfile
 
 test-all: setup

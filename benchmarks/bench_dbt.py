@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO_ROOT / "src"))
 
 from dbt_fixtures import DBT_PROJECT_DIR, run_dbt
 
-from khuyencong.periods import deadline, era_for, period_months
+from khuyencong.periods import era_for, period_months
 from khuyencong.warehouse.schema import create_raw_schema_sql
 
 PERIODS = ("KH", "6T", "9T", "CN")
@@ -86,7 +86,6 @@ def generate(db_path: Path, scale: int, seed: int = 20160131) -> dict[str, int]:
                 "funding_row_count": 0 if status == "rejected" else len(SOURCES),
                 "outcome_row_count": 0 if status == "rejected" else len(indicators),
                 "project_row_count": 0 if status == "rejected" else 5,
-                "deadline": deadline(year, period),
                 "preparer_name": "x",
                 "preparer_phone": None,
                 "preparer_email": None,

@@ -21,7 +21,6 @@ from typing import Any
 
 import duckdb
 
-from khuyencong.periods import deadline as period_deadline
 from khuyencong.periods import normalise_period, period_months
 from khuyencong.warehouse.schema import RAW_TABLES, create_raw_schema_sql
 
@@ -131,7 +130,6 @@ def create_raw_fixture(
         year = sub["year"]
         valid_period = bool(period) and normalise_period(period) == period
         months = period_months(period) if valid_period else None
-        deadline = period_deadline(year, period) if (year and valid_period) else None
         path = f"{sub['arrival_date'].isoformat()}/{sub['file_name']}"
         funding = sub.get("funding", [])
         outcomes = sub.get("outcomes", [])
@@ -157,7 +155,6 @@ def create_raw_fixture(
                 "funding_row_count": len(funding),
                 "outcome_row_count": len(outcomes),
                 "project_row_count": len(projects),
-                "deadline": deadline,
                 "preparer_name": "Nguyễn Văn A",
                 "preparer_phone": "0900000000",
                 "preparer_email": "a@example.vn",

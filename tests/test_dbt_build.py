@@ -3,6 +3,7 @@ with no warning, and the marts follow the versioning, status and merger rules.""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from decimal import Decimal
@@ -12,6 +13,18 @@ import pytest
 from dbt_fixtures import DBT_PROJECT_DIR, create_raw_fixture, run_dbt, submission
 
 KCQG = "KCQG"
+MART_TABLES = {
+    "dim_unit",
+    "dim_indicator",
+    "fct_funding",
+    "fct_outcomes",
+    "fct_projects",
+    "region_funding",
+    "region_outcomes",
+    "submission_status",
+    "funding_by_current_unit",
+    "outcomes_by_current_unit",
+}
 
 
 def _funding(plan: float, executed: float, source: str = KCQG, **extra) -> dict:
@@ -157,18 +170,7 @@ def test_marts_schema_has_exactly_the_contract_tables(built):
             db_path, "select table_name from information_schema.tables where table_schema = 'marts'"
         )
     }
-    assert tables == {
-        "dim_unit",
-        "dim_indicator",
-        "fct_funding",
-        "fct_outcomes",
-        "fct_projects",
-        "region_funding",
-        "region_outcomes",
-        "submission_status",
-        "funding_by_current_unit",
-        "outcomes_by_current_unit",
-    }
+    assert tables == MART_TABLES
     cols = {
         r[0]
         for r in _query(
@@ -263,8 +265,23 @@ def test_merger_restatement(built):
     assert outcomes == [("P34-01", "6T", Decimal(1)), ("P34-08", "CN", Decimal(2))]
 
 
-def test_docs_generate(built):
+def test_docs_describe_every_built_mart_column_with_its_type(built):
+    """The docs site analysts read (`make docs`): every mart, from its own `<mart>.yml`, describes each
+    column the build produced, in the built order and with the built type."""
     db_path, root, _ = built
     run_dbt(["docs", "generate"], DBT_PROJECT_DIR, db_path, root / "target")
-    assert (root / "target" / "catalog.json").exists()
-    assert (root / "target" / "index.html").exists()
+    manifest = json.loads((root / "target" / "manifest.json").read_text(encoding="utf-8"))
+    catalog = json.loads((root / "target" / "catalog.json").read_text(encoding="utf-8"))
+    marts = {node["name"]: (uid, node) for uid, node in manifest["nodes"].items()
+             if node["resource_type"] == "model" and node["schema"] == "marts"}
+    assert set(marts) == MART_TABLES
+    for name, (uid, node) in marts.items():
+        assert node["description"].strip(), name
+        assert node["patch_path"] == f"khuyencong://models/marts/{name}.yml", node["patch_path"]
+        built_columns = sorted(catalog["nodes"][uid]["columns"].values(), key=lambda c: c["index"])
+        assert [c["name"] for c in built_columns] == list(node["columns"]), name
+        for column in built_columns:
+            documented = node["columns"][column["name"]]
+            assert documented["description"].strip(), f"{name}.{column['name']} has no description"
+            assert column["type"].replace(" ", "").lower() == documented["data_type"].replace(" ", "").lower(), (
+                name, column)

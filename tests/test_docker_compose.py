@@ -5,7 +5,9 @@ check-jsonschema ships (``--builtin-schema vendor.compose-spec``, a dev dependen
 both as written and after interpolating ``${...}`` with the values of ``.env.example``, which
 is what ``docker compose`` would see. The remaining tests pin the properties the deployment
 relies on: Airflow 3 services, LocalExecutor on PostgreSQL, no examples, no secret in the
-file, health checks, read-only raw/, and a Dockerfile that installs the locked environment.
+file, health checks, read-only raw/; and the Dockerfile, parsed into instructions: it installs uv.lock
+(which must match pyproject.toml), copies only what exists and is in the build context, and runs
+as a non-root user that owns every path the product writes.
 """
 
 from __future__ import annotations
@@ -267,23 +269,171 @@ def test_raw_is_read_only_and_warehouse_is_a_volume(compose):
     assert "postgres-db-volume" in compose["volumes"]
 
 
-def test_dockerfile_installs_the_locked_environment():
-    text = DOCKERFILE.read_text(encoding="utf-8")
-    instructions = [
-        line.strip()
-        for line in text.splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    assert [line for line in instructions if line.startswith("FROM ")] == ["FROM python:3.11-slim"]
-    assert re.search(r"pip install \"?uv==", text)
-    assert "uv sync --frozen --no-dev" in text
-    assert "uv.lock" in text
-    assert "AIRFLOW_HOME=/opt/airflow" in text
-    assert "KC_RAW_DIR=/data/raw" in text and "KC_WAREHOUSE_DIR=/data/warehouse" in text
-    user = [line for line in instructions if line.startswith("USER ")]
-    assert user and not user[-1].split()[1].startswith(("root", "0:", "0 ")), user
-    # Every path the Dockerfile copies exists in the repository (else `docker build` fails).
-    for line in instructions:
-        if line.startswith("COPY ") and "--from" not in line:
-            for source in line.split()[1:-1]:
-                assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+# ------------------------------------------------------------ the Dockerfile, parsed
+
+
+def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) in order: continuation lines joined, comments dropped."""
+    instructions, pending = [], ""
+    for line in text.splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+            continue
+        keyword, _, args = (pending + line).strip().partition(" ")
+        instructions.append((keyword.upper(), " ".join(args.split())))
+        pending = ""
+    return instructions
+
+
+def resolved(instructions: list[tuple[str, str]]) -> list[tuple[str, str, dict[str, str]]]:
+    """Each instruction with ${VAR} expanded from the ARG defaults and ENV values set before it."""
+    variables: dict[str, str] = {}
+    out = []
+    for keyword, args in instructions:
+        expanded = re.sub(r"\$\{(\w+)\}", lambda m: variables.get(m.group(1), m.group(0)), args)
+        if keyword == "ARG" and "=" in args:
+            name, value = args.split("=", 1)
+            variables[name] = value.strip('"')
+        elif keyword == "ENV":
+            for name, value in re.findall(r'(\w+)=("[^"]*"|\S+)', expanded):
+                variables[name] = value.strip('"')
+        out.append((keyword, expanded, dict(variables)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def dockerfile():
+    return resolved(dockerfile_instructions(DOCKERFILE.read_text(encoding="utf-8")))
+
+
+@pytest.fixture(scope="module")
+def pyproject():
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _requirements(entries) -> dict[str, str]:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    out = {}
+    for entry in entries:
+        if isinstance(entry, str):
+            req = Requirement(entry)
+            out[canonicalize_name(req.name)] = str(req.specifier)
+        else:  # uv.lock: {name = ..., specifier = ...}
+            out[canonicalize_name(entry["name"])] = str(Requirement(f"x{entry.get('specifier', '')}").specifier)
+    return out
+
+
+def test_the_lock_the_image_installs_matches_pyproject(pyproject):
+    """`uv sync --frozen` installs uv.lock without checking it against pyproject.toml: this test does."""
+    import tomllib
+
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    [root] = [p for p in lock["package"] if p["name"] == pyproject["project"]["name"]]
+    assert _requirements(root["metadata"]["requires-dist"]) == _requirements(pyproject["project"]["dependencies"])
+    locked_groups = root["metadata"].get("requires-dev", {})
+    assert set(locked_groups) == set(pyproject["dependency-groups"])
+    for group, entries in pyproject["dependency-groups"].items():
+        assert _requirements(locked_groups[group]) == _requirements(entries), group
+    from packaging.specifiers import SpecifierSet
+
+    assert SpecifierSet(lock["requires-python"]) == SpecifierSet(pyproject["project"]["requires-python"])
+
+
+def test_dockerfile_installs_the_locked_environment(dockerfile, pyproject):
+    from packaging.specifiers import SpecifierSet
+
+    [base] = [args for keyword, args, _ in dockerfile if keyword == "FROM"]
+    python = re.fullmatch(r"python:(\d+\.\d+)-slim", base)
+    assert python and SpecifierSet(pyproject["project"]["requires-python"]).contains(f"{python[1]}.0"), base
+    assert any(re.search(r"pip install \"?uv==\d+\.\d+\.\d+\"?$", args) for kw, args, _ in dockerfile if kw == "RUN")
+
+    copied: list[str] = []
+    syncs: list[tuple[str, list[str]]] = []  # (arguments, what had been copied by then)
+    for keyword, args, _ in dockerfile:
+        if keyword == "COPY":
+            copied += args.split()[:-1]
+        elif keyword == "RUN" and "uv sync" in args:
+            syncs.append((args, list(copied)))
+    assert len(syncs) == 2, syncs
+    for args, _ in syncs:
+        assert "--frozen" in args.split() and "--no-dev" in args.split(), args
+        for group in re.findall(r"--group (\S+)", args):
+            assert group in pyproject["dependency-groups"], group
+    # the dependency layer sees only the lock and the project file, so it is rebuilt only when they change
+    (deps, before_deps), (project, before_project) = syncs
+    assert "--no-install-project" in deps.split() and {"pyproject.toml", "uv.lock"} <= set(before_deps)
+    assert not {"src", "dags", "dbt_project", "expectations"} & set(before_deps)
+    # the project sync sees what the package is built from and what config finds relative to src/
+    packages = [p.split("/")[0] for p in pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]]
+    needed = {pyproject["project"]["readme"], *packages, "dags", "dbt_project", "expectations"}
+    assert needed <= set(before_project), needed - set(before_project)
+
+
+def _dockerignored(path: str, patterns: list[str]) -> bool:
+    """Docker's rule: patterns are anchored at the context root; the last matching one wins; `!` re-includes."""
+    ignored = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        body = pattern.lstrip("!").strip("/")
+        regex = re.escape(body).replace(r"\*\*/", "(.*/)?").replace(r"\*\*", ".*").replace(r"\*", "[^/]*")
+        regex = regex.replace(r"\?", "[^/]").replace(r"\[cod\]", "[cod]")
+        parts = path.split("/")
+        if any(re.fullmatch(regex, "/".join(parts[:n])) for n in range(1, len(parts) + 1)):
+            ignored = not negated
+    return ignored
+
+
+def test_dockerfile_copies_only_what_exists_and_is_in_the_build_context(dockerfile):
+    patterns = [line.strip() for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("#")]
+    # the matcher itself: it must be able to say no
+    assert _dockerignored("tests/test_docker_compose.py", patterns)
+    assert _dockerignored("src/khuyencong/__pycache__/config.cpython-311.pyc", patterns)
+    assert not _dockerignored(".env.example", patterns) and _dockerignored(".env", patterns)
+    assert not _dockerignored("src/khuyencong/warehouse/loader.py", patterns)  # only the root warehouse/ is data
+    sources = [s for kw, args, _ in dockerfile if kw == "COPY" and "--from" not in args for s in args.split()[:-1]]
+    assert sources
+    for source in sources:
+        assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+        assert not _dockerignored(source, patterns), f"Dockerfile copies {source}, which .dockerignore leaves out"
+        if (ROOT / source).is_dir():  # what the image needs inside it is in the context too
+            for path in (ROOT / source).rglob("*.py"):
+                rel = path.relative_to(ROOT).as_posix()
+                assert "__pycache__" in rel or not _dockerignored(rel, patterns), rel
+
+
+def test_image_runs_as_a_non_root_user_that_owns_where_it_writes(dockerfile):
+    from khuyencong.config import Settings
+
+    users = [args for keyword, args, _ in dockerfile if keyword == "USER"]
+    assert users, "the image would run as root"
+    uid, _, gid = users[-1].partition(":")
+    assert uid.isdigit() and int(uid) != 0 and gid == "0", users[-1]
+    setup = " ".join(args for keyword, args, _ in dockerfile if keyword == "RUN" and "useradd" in args)
+    assert re.search(rf"useradd --uid \"?{uid}\"? --gid 0 ", setup), setup
+    owned = re.search(rf"chown -R \"?{uid}:0\"? ((?:/\S+ ?)+)", setup)
+    created = re.search(r"mkdir -p ((?:/\S+ ?)+)", setup)
+    assert owned and created, setup
+    owned_roots = [Path(p) for p in owned[1].split()]
+
+    env = dockerfile[-1][2]  # the variables in force when the container starts
+    settings = Settings.from_env(environ=env)
+    writable = [settings.warehouse_dir, settings.build_db.parent, Path(env["AIRFLOW_HOME"]),
+                Path(env["DBT_TARGET_PATH"]), Path(env["DBT_LOG_PATH"])]
+    for path in writable:
+        assert any(path == root or root in path.parents for root in owned_roots), f"{path} not owned by {uid}"
+    assert str(settings.raw_dir) in created[1].split()  # the mount point of the read-only landing zone
+    # Airflow finds the DAG where the Dockerfile copied it
+    workdir, dags_dest = None, None
+    for keyword, args, _ in dockerfile:
+        if keyword == "WORKDIR":
+            workdir = Path(args)
+        elif keyword == "COPY" and args.split()[0] == "dags":
+            dags_dest = (workdir / args.split()[-1]).resolve()
+    assert dags_dest is not None and Path(env["AIRFLOW__CORE__DAGS_FOLDER"]) == dags_dest

@@ -9,14 +9,14 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from khuyencong.periods import deadline, era_for
+from khuyencong.periods import deadline
 from khuyencong.sample import (
     DUPLICATE_SAMPLE_FILES,
     INVALID_SAMPLE_FILES,
@@ -136,11 +136,39 @@ def test_landing_zone_layout(sample_dir, plan):
     assert len(set(files.values())) == len(files) - len(DUPLICATE_SAMPLE_FILES)
 
 
+UNITS_SEED = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "units.csv"
+
+
+def _day_reported_on(year: int, period: str) -> date:
+    """The day a report describes, written out here rather than taken from periods.py: KH 1 January, nT the
+    last day of month n, CN 31 December."""
+    if period == "KH":
+        return date(year, 1, 1)
+    month = 12 if period == "CN" else int(period.removesuffix("T"))
+    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+def test_each_report_comes_from_a_unit_that_existed_on_the_day_it_describes(plan):
+    """Checked against the seed's valid_from / valid_to, not against the era function that chose the units."""
+    with UNITS_SEED.open(encoding="utf-8") as f:
+        validity = {r["unit_id"]: (date.fromisoformat(r["valid_from"]),
+                                   date.fromisoformat(r["valid_to"]) if r["valid_to"] else date.max)
+                    for r in csv.DictReader(f)}
+    assert _day_reported_on(2025, "6T") == date(2025, 6, 30) and _day_reported_on(2024, "CN") == date(2024, 12, 31)
+    for f in _mains(plan):
+        valid_from, valid_to = validity[f.figures.unit.unit_id]
+        assert valid_from <= _day_reported_on(f.figures.year, f.figures.period) <= valid_to, f.relpath
+    # the merger in the sample: 6T 2025 is the last period of the 63 provinces, 9T 2025 the first of the 34
+    prefixes = defaultdict(set)
+    for f in _mains(plan):
+        prefixes[(f.figures.year, f.figures.period)].add(f.figures.unit.unit_id[:4])
+    assert prefixes[(2025, "6T")] == {"P63-"} and prefixes[(2025, "9T")] == {"P34-"}
+
+
 def test_expected_reports_per_year_and_period(plan):
     units = defaultdict(set)
     for f in _mains(plan):
         units[(f.figures.year, f.figures.period)].add(f.figures.unit.unit_id)
-        assert f.figures.unit.era == era_for(f.figures.year, f.figures.period)
     expected = {(2023, "CN"): 63, (2024, "KH"): 63, (2024, "6T"): 63, (2024, "9T"): 63, (2024, "CN"): 63,
                 (2025, "KH"): 63, (2025, "6T"): 63, (2025, "9T"): 34}
     assert {k: len(v) for k, v in units.items()} == expected

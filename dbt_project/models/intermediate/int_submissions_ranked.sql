@@ -7,10 +7,10 @@ with
 
 submissions as (
 
-    select * from {{ ref('stg_raw__submissions') }}
-    where unit_id in (select unit_id from {{ ref('stg_reference__units') }})
-      and year is not null
-      and period in {{ kc_period_codes() }}  -- a refused file may carry an unreadable period
+    select staged.* from {{ ref('stg_raw__submissions') }} as staged
+    where staged.unit_id in (select units.unit_id from {{ ref('stg_reference__units') }} as units)
+        and staged.year is not null
+        and staged.period in {{ kc_period_codes() }}  -- a refused file may carry an unreadable period
 
 ),
 
@@ -38,14 +38,22 @@ ranked as (
     select
         flagged.*,
         row_number() over (
-            partition by unit_id, year, period
-            order by report_date desc nulls last, arrival_date desc, file_name desc, submission_id desc
+            partition by flagged.unit_id, flagged.year, flagged.period
+            order by
+                flagged.report_date desc nulls last,
+                flagged.arrival_date desc,
+                flagged.file_name desc,
+                flagged.submission_id desc
         ) as version_rank,
         row_number() over (
-            partition by unit_id, year, period, is_accepted_flag
-            order by report_date desc nulls last, arrival_date desc, file_name desc, submission_id desc
+            partition by flagged.unit_id, flagged.year, flagged.period, flagged.is_accepted_flag
+            order by
+                flagged.report_date desc nulls last,
+                flagged.arrival_date desc,
+                flagged.file_name desc,
+                flagged.submission_id desc
         ) as rank_within_status,
-        count(*) over (partition by unit_id, year, period) as versions_received
+        count(*) over (partition by flagged.unit_id, flagged.year, flagged.period) as versions_received
     from flagged
 
 )

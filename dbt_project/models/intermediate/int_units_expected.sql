@@ -42,5 +42,5 @@ inner join units
     on periods.era = units.era
 left join latest_accepted
     on units.unit_id = latest_accepted.unit_id
-    and periods.year = latest_accepted.year
-    and periods.period = latest_accepted.period
+        and periods.year = latest_accepted.year
+        and periods.period = latest_accepted.period

@@ -24,12 +24,24 @@ funding_sources as (
 -- each unit counts in its region and in the whole country
 scoped_units as (
 
-    select region_code, unit_id, year, period, period_months, has_accepted_report
+    select
+        region_code,
+        unit_id,
+        year,
+        period,
+        period_months,
+        has_accepted_report
     from expected_units
 
     union all
 
-    select 'CA_NUOC' as region_code, unit_id, year, period, period_months, has_accepted_report
+    select
+        'CA_NUOC' as region_code,
+        unit_id,
+        year,
+        period,
+        period_months,
+        has_accepted_report
     from expected_units
 
 ),
@@ -37,12 +49,16 @@ scoped_units as (
 -- a reported source rolls up into itself, and KCQG / KCDP also into TONG
 source_rollup as (
 
-    select funding_source as reported_source, funding_source
+    select
+        funding_source as reported_source,
+        funding_source
     from funding_sources
 
     union all
 
-    select funding_source as reported_source, 'TONG' as funding_source
+    select
+        funding_source as reported_source,
+        'TONG' as funding_source
     from funding_sources
     where funding_source in ('KCQG', 'KCDP')
 
@@ -90,9 +106,9 @@ aggregated as (
     cross join output_sources
     left join funding_rolled_up
         on scoped_units.unit_id = funding_rolled_up.unit_id
-        and scoped_units.year = funding_rolled_up.year
-        and scoped_units.period = funding_rolled_up.period
-        and output_sources.funding_source = funding_rolled_up.funding_source
+            and scoped_units.year = funding_rolled_up.year
+            and scoped_units.period = funding_rolled_up.period
+            and output_sources.funding_source = funding_rolled_up.funding_source
     group by
         scoped_units.region_code,
         scoped_units.year,
@@ -125,14 +141,18 @@ year_plans as (
     from aggregated
     inner join latest_period_per_year
         on aggregated.region_code = latest_period_per_year.region_code
-        and aggregated.year = latest_period_per_year.year
-        and aggregated.period_months = latest_period_per_year.period_months
+            and aggregated.year = latest_period_per_year.year
+            and aggregated.period_months = latest_period_per_year.period_months
 
 ),
 
 national as (
 
-    select year, period, funding_source, executed_mvnd
+    select
+        year,
+        period,
+        funding_source,
+        executed_mvnd
     from aggregated
     where region_code = 'CA_NUOC'
 
@@ -158,9 +178,9 @@ select
 from aggregated
 left join year_plans as previous_year
     on aggregated.region_code = previous_year.region_code
-    and aggregated.funding_source = previous_year.funding_source
-    and aggregated.year - 1 = previous_year.year
+        and aggregated.funding_source = previous_year.funding_source
+        and aggregated.year - 1 = previous_year.year
 left join national
     on aggregated.year = national.year
-    and aggregated.period = national.period
-    and aggregated.funding_source = national.funding_source
+        and aggregated.period = national.period
+        and aggregated.funding_source = national.funding_source

@@ -22,12 +22,22 @@ indicators as (
 
 scoped_units as (
 
-    select region_code, unit_id, year, period, has_accepted_report
+    select
+        region_code,
+        unit_id,
+        year,
+        period,
+        has_accepted_report
     from expected_units
 
     union all
 
-    select 'CA_NUOC' as region_code, unit_id, year, period, has_accepted_report
+    select
+        'CA_NUOC' as region_code,
+        unit_id,
+        year,
+        period,
+        has_accepted_report
     from expected_units
 
 ),
@@ -47,9 +57,9 @@ aggregated as (
     cross join indicators
     left join outcomes
         on scoped_units.unit_id = outcomes.unit_id
-        and scoped_units.year = outcomes.year
-        and scoped_units.period = outcomes.period
-        and indicators.indicator_code = outcomes.indicator_code
+            and scoped_units.year = outcomes.year
+            and scoped_units.period = outcomes.period
+            and indicators.indicator_code = outcomes.indicator_code
     group by
         scoped_units.region_code,
         scoped_units.year,

@@ -4,7 +4,11 @@ with
 
 expected_units as (
 
-    select unit_id, year, period from {{ ref('int_units_expected') }}
+    select
+        unit_id,
+        year,
+        period
+    from {{ ref('int_units_expected') }}
 
 ),
 
@@ -22,9 +26,17 @@ periods as (
 
 report_identities as (
 
-    select unit_id, year, period from expected_units
+    select
+        unit_id,
+        year,
+        period
+    from expected_units
     union
-    select unit_id, year, period from submissions
+    select
+        unit_id,
+        year,
+        period
+    from submissions
 
 ),
 
@@ -51,7 +63,8 @@ described_versions as (
 
 described as (
 
-    select * from described_versions where description_rank = 1
+    select * from described_versions
+    where description_rank = 1
 
 )
 
@@ -70,8 +83,8 @@ select
 from report_identities
 left join described
     on report_identities.unit_id = described.unit_id
-    and report_identities.year = described.year
-    and report_identities.period = described.period
+        and report_identities.year = described.year
+        and report_identities.period = described.period
 left join periods
     on report_identities.year = periods.year
-    and report_identities.period = periods.period
+        and report_identities.period = periods.period

@@ -35,7 +35,6 @@ renamed as (
         ---------- dates
         arrival_date,
         report_date,
-        deadline as loader_deadline,
         loaded_at
 
     from source

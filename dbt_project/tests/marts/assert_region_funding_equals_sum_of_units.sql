@@ -6,13 +6,21 @@ with
 
 periods as (
 
-    select year, period, era from {{ ref('int_periods_reported') }}
+    select
+        year,
+        period,
+        era
+    from {{ ref('int_periods_reported') }}
 
 ),
 
 units as (
 
-    select unit_id, era, region_code from {{ ref('dim_unit') }}
+    select
+        unit_id,
+        era,
+        region_code
+    from {{ ref('dim_unit') }}
 
 ),
 
@@ -31,19 +39,23 @@ unit_sums as (
     inner join periods
         on funding.year = periods.year and funding.period = periods.period
     inner join units
-        on funding.unit_id = units.unit_id and units.era = periods.era
+        on funding.unit_id = units.unit_id and periods.era = units.era
     group by units.region_code, funding.year, funding.period, funding.funding_source
 
 ),
 
 reported as (
 
-    select units.region_code, status.year, status.period, count(*) as units_reported
+    select
+        units.region_code,
+        status.year,
+        status.period,
+        count(*) as units_reported
     from {{ ref('submission_status') }} as status
     inner join periods
         on status.year = periods.year and status.period = periods.period
     inner join units
-        on status.unit_id = units.unit_id and units.era = periods.era
+        on status.unit_id = units.unit_id and periods.era = units.era
     where status.status in ('accepted', 'accepted_with_warnings')
     group by units.region_code, status.year, status.period
 
@@ -64,18 +76,18 @@ select
 from regions
 left join unit_sums
     on regions.region_code = unit_sums.region_code
-    and regions.year = unit_sums.year
-    and regions.period = unit_sums.period
-    and regions.funding_source = unit_sums.funding_source
+        and regions.year = unit_sums.year
+        and regions.period = unit_sums.period
+        and regions.funding_source = unit_sums.funding_source
 left join reported
     on regions.region_code = reported.region_code
-    and regions.year = reported.year
-    and regions.period = reported.period
+        and regions.year = reported.year
+        and regions.period = reported.period
 where coalesce(regions.plan_initial_mvnd, -1) <> coalesce(unit_sums.plan_initial_mvnd, -1)
-   or coalesce(regions.plan_adjusted_mvnd, -1) <> coalesce(unit_sums.plan_adjusted_mvnd, -1)
-   or coalesce(regions.allocated_mvnd, -1) <> coalesce(unit_sums.allocated_mvnd, -1)
-   or coalesce(regions.executed_mvnd, -1) <> coalesce(unit_sums.executed_mvnd, -1)
-   or regions.units_reported <> coalesce(reported.units_reported, 0)
+    or coalesce(regions.plan_adjusted_mvnd, -1) <> coalesce(unit_sums.plan_adjusted_mvnd, -1)
+    or coalesce(regions.allocated_mvnd, -1) <> coalesce(unit_sums.allocated_mvnd, -1)
+    or coalesce(regions.executed_mvnd, -1) <> coalesce(unit_sums.executed_mvnd, -1)
+    or regions.units_reported <> coalesce(reported.units_reported, 0)
 
 union all
 
@@ -87,8 +99,8 @@ select
     unit_sums.funding_source
 from unit_sums
 left join regions
-    on regions.region_code = unit_sums.region_code
-    and regions.year = unit_sums.year
-    and regions.period = unit_sums.period
-    and regions.funding_source = unit_sums.funding_source
+    on unit_sums.region_code = regions.region_code
+        and unit_sums.year = regions.year
+        and unit_sums.period = regions.period
+        and unit_sums.funding_source = regions.funding_source
 where regions.region_code is null

@@ -34,13 +34,13 @@ select
 from national
 full outer join regions
     on national.year = regions.year
-    and national.period = regions.period
-    and national.funding_source = regions.funding_source
+        and national.period = regions.period
+        and national.funding_source = regions.funding_source
 where national.year is null
-   or regions.year is null
-   or national.units_expected <> regions.units_expected
-   or national.units_reported <> regions.units_reported
-   or coalesce(national.plan_initial_mvnd, -1) <> coalesce(regions.plan_initial_mvnd, -1)
-   or coalesce(national.plan_adjusted_mvnd, -1) <> coalesce(regions.plan_adjusted_mvnd, -1)
-   or coalesce(national.allocated_mvnd, -1) <> coalesce(regions.allocated_mvnd, -1)
-   or coalesce(national.executed_mvnd, -1) <> coalesce(regions.executed_mvnd, -1)
+    or regions.year is null
+    or national.units_expected <> regions.units_expected
+    or national.units_reported <> regions.units_reported
+    or coalesce(national.plan_initial_mvnd, -1) <> coalesce(regions.plan_initial_mvnd, -1)
+    or coalesce(national.plan_adjusted_mvnd, -1) <> coalesce(regions.plan_adjusted_mvnd, -1)
+    or coalesce(national.allocated_mvnd, -1) <> coalesce(regions.allocated_mvnd, -1)
+    or coalesce(national.executed_mvnd, -1) <> coalesce(regions.executed_mvnd, -1)

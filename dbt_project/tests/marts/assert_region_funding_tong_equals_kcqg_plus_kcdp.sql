@@ -25,7 +25,8 @@ components as (
 
 totals as (
 
-    select * from funding where funding_source = 'TONG'
+    select * from funding
+    where funding_source = 'TONG'
 
 )
 
@@ -36,10 +37,10 @@ select
 from totals
 left join components
     on totals.region_code = components.region_code
-    and totals.year = components.year
-    and totals.period = components.period
+        and totals.year = components.year
+        and totals.period = components.period
 where components.region_code is null
-   or coalesce(totals.plan_initial_mvnd, -1) <> coalesce(components.plan_initial_mvnd, -1)
-   or coalesce(totals.plan_adjusted_mvnd, -1) <> coalesce(components.plan_adjusted_mvnd, -1)
-   or coalesce(totals.allocated_mvnd, -1) <> coalesce(components.allocated_mvnd, -1)
-   or coalesce(totals.executed_mvnd, -1) <> coalesce(components.executed_mvnd, -1)
+    or coalesce(totals.plan_initial_mvnd, -1) <> coalesce(components.plan_initial_mvnd, -1)
+    or coalesce(totals.plan_adjusted_mvnd, -1) <> coalesce(components.plan_adjusted_mvnd, -1)
+    or coalesce(totals.allocated_mvnd, -1) <> coalesce(components.allocated_mvnd, -1)
+    or coalesce(totals.executed_mvnd, -1) <> coalesce(components.executed_mvnd, -1)

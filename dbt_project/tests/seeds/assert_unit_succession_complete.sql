@@ -1,6 +1,7 @@
 -- Every era-63 unit has exactly one successor, and every successor is an era-34 unit.
 with era_63 as (
-    select unit_id from {{ ref('units') }} where era = 63
+    select unit_id from {{ ref('units') }}
+    where era = 63
 ),
 
 successions as (
@@ -15,18 +16,24 @@ successions as (
 ),
 
 per_unit as (
-    select u.unit_id, count(s.from_unit_id) as n_successors
+    select
+        u.unit_id,
+        count(s.from_unit_id) as n_successors
     from era_63 as u
     left join successions as s on u.unit_id = s.from_unit_id
     group by u.unit_id
 )
 
-select unit_id, {{ dbt.concat(["'successor count '", dbt.safe_cast('n_successors', dbt.type_string())]) }} as problem
+select
+    unit_id,
+    {{ dbt.concat(["'successor count '", dbt.safe_cast('n_successors', dbt.type_string())]) }} as problem
 from per_unit
 where n_successors <> 1
 
 union all
 
-select from_unit_id, {{ dbt.concat(["'successor '", 'to_unit_id', "' is not an era-34 unit'"]) }}
+select
+    from_unit_id,
+    {{ dbt.concat(["'successor '", 'to_unit_id', "' is not an era-34 unit'"]) }}
 from successions
 where to_era is null or to_era <> 34 or from_era is null or from_era <> 63

@@ -1,15 +1,21 @@
 -- Region sizes per era: 28/15/20 (era 63) and 18/8/8 (era 34). Returns the regions that differ.
 with expected as (
-    select 63 as era, 'BAC' as region_code, 28 as n_units
-    union all select 63, 'MTTN', 15
-    union all select 63, 'NAM', 20
-    union all select 34, 'BAC', 18
-    union all select 34, 'MTTN', 8
-    union all select 34, 'NAM', 8
+    select region_sizes.* from (
+        values
+        (63, 'BAC', 28),
+        (63, 'MTTN', 15),
+        (63, 'NAM', 20),
+        (34, 'BAC', 18),
+        (34, 'MTTN', 8),
+        (34, 'NAM', 8)
+    ) as region_sizes (era, region_code, n_units)
 ),
 
 actual as (
-    select era, region_code, count(*) as n_units
+    select
+        era,
+        region_code,
+        count(*) as n_units
     from {{ ref('units') }}
     group by era, region_code
 )

@@ -153,24 +153,20 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any
                 "approved_total_mvnd": total, "plan_mvnd": plan, "approved_vs_plan_diff_pct": round(diff, 4),
             })
 
-    def frame(rows: list[dict], columns: list[str]):
-        df = pd.DataFrame(rows, columns=columns)
-        return df
-
     return {
-        "funding": frame(funding, [
+        "funding": pd.DataFrame(funding, columns=[
             "file_key", "sheet", "source_row", "funding_source", "plan_initial_mvnd", "plan_adjusted_mvnd",
             "allocated_mvnd", "executed_mvnd", "project_count", "project_count_fraction", "plan_effective_mvnd",
         ]),
-        "outcomes": frame(outcomes, [
+        "outcomes": pd.DataFrame(outcomes, columns=[
             "file_key", "sheet", "source_row", "indicator_code", "target_value", "actual_value",
             "target_value_fraction", "actual_value_fraction",
         ]),
-        "projects": frame(projects, [
+        "projects": pd.DataFrame(projects, columns=[
             "file_key", "sheet", "source_row", "project_code", "funding_source", "approved_mvnd",
             "executed_mvnd", "beneficiaries", "beneficiaries_fraction",
         ]),
-        "project_totals": frame(totals, [
+        "project_totals": pd.DataFrame(totals, columns=[
             "file_key", "sheet", "source_row", "funding_source", "approved_total_mvnd", "plan_mvnd",
             "approved_vs_plan_diff_pct",
         ]),

@@ -17,7 +17,6 @@ from pathlib import Path
 from khuyencong.findings import FATAL, could_not_process, finding
 from khuyencong.ingest.reader import arrival_date_from_path, file_sha256
 from khuyencong.model import FileCheck, display_path
-from khuyencong.periods import deadline
 from khuyencong.warehouse.schema import create_raw_schema_sql
 
 
@@ -147,7 +146,6 @@ def _rows_of(check: FileCheck, raw_dir: Path, loaded_at: datetime) -> dict[str, 
     rejected = check.status == "rejected"
     errors = sum(f.severity == FATAL for f in check.findings)
     warnings = len(check.findings) - errors
-    due = deadline(meta.year, meta.period) if meta and meta.year and meta.period else None
     funding = [] if rejected or sub is None else sub.funding
     outcomes = [] if rejected or sub is None else sub.outcomes
     projects = [] if rejected or sub is None else sub.projects
@@ -160,7 +158,7 @@ def _rows_of(check: FileCheck, raw_dir: Path, loaded_at: datetime) -> dict[str, 
             meta.year if meta else None, meta.period if meta else None,
             meta.period_months if meta else None, meta.report_date if meta else None,
             meta.money_unit if meta else None,
-            check.status, errors, warnings, len(funding), len(outcomes), len(projects), due,
+            check.status, errors, warnings, len(funding), len(outcomes), len(projects),
             meta.preparer_name if meta else None, meta.preparer_phone if meta else None,
             meta.preparer_email if meta else None, loaded_at,
         ]],

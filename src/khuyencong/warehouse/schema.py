@@ -33,7 +33,6 @@ RAW_TABLES: dict[str, str] = {
         funding_row_count  INTEGER NOT NULL,
         outcome_row_count  INTEGER NOT NULL,
         project_row_count  INTEGER NOT NULL,
-        deadline           DATE,
         preparer_name      VARCHAR,               -- personal data: never leaves the raw schema
         preparer_phone     VARCHAR,
         preparer_email     VARCHAR,
@@ -99,4 +98,8 @@ def create_raw_schema_sql() -> list[str]:
     statements = ["CREATE SCHEMA IF NOT EXISTS raw"]
     for table, columns in RAW_TABLES.items():
         statements.append(f"CREATE TABLE IF NOT EXISTS raw.{table} ({columns})")
+    # build databases made before the loader stopped writing it (nothing read it; dbt computes deadlines)
+    statements.append("ALTER TABLE raw.submissions DROP COLUMN IF EXISTS deadline")
+    # and before a file in a folder that is not a date could be recorded (refused, F04) without an arrival date
+    statements.append("ALTER TABLE raw.submissions ALTER COLUMN arrival_date DROP NOT NULL")
     return statements
