@@ -43,3 +43,16 @@ def check(raw_dir, gate):
         return result
 
     return run
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server on loopback for the whole session (tests/pg_fixtures.py)."""
+    from pg_fixtures import PgServer
+
+    reason = PgServer.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = PgServer.start()
+    yield server
+    server.stop()

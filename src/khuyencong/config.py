@@ -58,3 +58,13 @@ class ReadLimits:
             max_entries=get("KC_MAX_ARCHIVE_ENTRIES", d.max_entries),
             max_rows_per_sheet=get("KC_MAX_ROWS_PER_SHEET", d.max_rows_per_sheet),
         )
+
+
+def postgres_url() -> str | None:
+    """libpq URL of the PostgreSQL serving target (KC_POSTGRES_URL); None: publish to DuckDB only."""
+    return os.environ.get("KC_POSTGRES_URL") or None
+
+
+def postgres_reader_role() -> str | None:
+    """Read-only role granted SELECT on the published marts (KC_POSTGRES_READER_ROLE)."""
+    return os.environ.get("KC_POSTGRES_READER_ROLE") or None

@@ -264,7 +264,22 @@ def publish(settings: Settings) -> dict:
     tmp = _manifest(settings).with_suffix(".json.tmp")
     tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     os.replace(tmp, _manifest(settings))
+    if config.postgres_url():
+        result["postgres"] = _publish_to_postgres(settings)
     return _timed(result, started)
+
+
+def _publish_to_postgres(settings: Settings) -> dict:
+    """The PostgreSQL copy is a second target: its failure is reported, the DuckDB publication stands."""
+    from khuyencong.warehouse.postgres import describe_failure, publish_to_postgres
+
+    url = config.postgres_url()
+    try:
+        return publish_to_postgres(settings.published_db, url, config.postgres_reader_role())
+    except Exception as exc:
+        error = describe_failure(exc, url)
+        log.error("publish to PostgreSQL failed: %s", error)
+        return {"ok": False, "error": error}
 
 
 def record_stage(settings: Settings, run_id: str, stage: str, result: dict) -> dict:
