@@ -1,11 +1,12 @@
-"""PostgreSQL serving target (khuyencong.warehouse.postgres) against a real server on loopback.
+"""PostgreSQL, against a real server on loopback: the serving target and dbt on PostgreSQL.
 
 The whole pipeline runs once on the shipped sample with KC_POSTGRES_URL set; then:
 - PostgreSQL `marts` holds the same ten tables, column types and values as the published DuckDB file,
   with the primary keys and comments of the dbt YAML;
 - the BI reader role can read every mart and write none;
 - readers polling while the marts are republished over and over see all old or all new tables;
-- an unreachable server is reported in the publish result and DuckDB publication still happens.
+- an unreachable server is reported in the publish result and DuckDB publication still happens;
+- `dbt build --target postgres` over the sample's `raw` copied to PostgreSQL gives the DuckDB marts.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ import threading
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 import psycopg
 import pytest
 import yaml
+from dbt_fixtures import run_dbt
 
 from khuyencong.pipeline import Settings, publish, run_all
-from khuyencong.warehouse.postgres import publish_to_postgres
+from khuyencong.warehouse.postgres import copy_raw_schema, publish_to_postgres
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = REPO / "raw"
@@ -271,3 +274,26 @@ def test_a_failed_postgres_publish_leaves_the_previous_marts(sample_run, pg_serv
     with psycopg.connect(url) as pg:
         schemas = [r[0] for r in pg.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'kc\\_%'")]
     assert schemas == []  # no staging schema left behind
+
+
+def test_dbt_build_on_postgres_gives_the_duckdb_marts(sample_run, pg_server, tmp_path, monkeypatch):
+    url = pg_server.create_database("dbt")
+    build_db = sample_run["warehouse"] / "build.duckdb"
+    copied = copy_raw_schema(build_db, url)
+    assert copied["submissions"] > 400 and copied["funding_rows"] > 0
+    parts = urlsplit(url)
+    for name, value in {"KC_PG_HOST": parts.hostname, "KC_PG_PORT": str(parts.port),
+                        "KC_PG_USER": parts.username, "KC_PG_PASSWORD": "",
+                        "KC_PG_DBNAME": parts.path.lstrip("/")}.items():
+        monkeypatch.setenv(name, value)
+    run_dbt(["build", "--target", "postgres"], target_dir=tmp_path / "target")  # models and every data test
+
+    duck = duckdb_marts(build_db)
+    pg = postgres_marts(url)
+    assert len(duck) == 10 and sorted(pg) == sorted(duck)
+    for table, expected in duck.items():
+        got = pg[table]
+        spelled = [(name, "text" if dtype == "character varying" else dtype) for name, dtype in got["columns"]]
+        assert spelled == [(name, EXPECTED_PG_TYPE[dtype]) for name, dtype in expected["columns"]], table
+        assert expected["rows"], table
+        assert got["rows"] == expected["rows"], table  # money as exact decimals, percentages as equal doubles
