@@ -25,7 +25,7 @@ import yaml
 from dbt_fixtures import run_dbt
 
 from khuyencong.pipeline import Settings, publish, run_all
-from khuyencong.warehouse.postgres import copy_raw_schema, publish_to_postgres
+from khuyencong.warehouse.postgres import copy_raw_schema, ensure_database, publish_to_postgres
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = REPO / "raw"
@@ -297,3 +297,12 @@ def test_dbt_build_on_postgres_gives_the_duckdb_marts(sample_run, pg_server, tmp
         assert spelled == [(name, EXPECTED_PG_TYPE[dtype]) for name, dtype in expected["columns"]], table
         assert expected["rows"], table
         assert got["rows"] == expected["rows"], table  # money as exact decimals, percentages as equal doubles
+
+
+def test_ensure_database_creates_the_warehouse_database_once(pg_server, monkeypatch):
+    name = f"warehouse_{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv("KC_POSTGRES_URL", pg_server.url(name))
+    assert ensure_database() is True
+    assert ensure_database() is False
+    with psycopg.connect(pg_server.url(name)) as con:
+        assert con.execute("SELECT current_database()").fetchone() == (name,)

@@ -296,3 +296,27 @@ def describe_failure(exc: BaseException, url: str) -> str:
         text = text.replace(secret, "***")
     text = " ".join(text.split())
     return "".join(ch if ch.isprintable() else "?" for ch in text)[:500]
+
+
+def ensure_database(url: str | None = None) -> bool:
+    """Create the database named in the URL (default KC_POSTGRES_URL) when missing; True if created.
+
+    Connects to the server's `postgres` maintenance database with the same credentials.
+    """
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from khuyencong.config import postgres_url
+
+    url = url or postgres_url()
+    if not url:
+        raise RuntimeError("KC_POSTGRES_URL is not set")
+    name = conninfo_to_dict(url).get("dbname")
+    if not name:
+        raise ValueError("the PostgreSQL URL names no database")
+    with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True) as pg:
+        if pg.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return False
+        pg.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return True
