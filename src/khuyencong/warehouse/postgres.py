@@ -78,6 +78,12 @@ class TableDoc:
     primary_key: list[str] = field(default_factory=list)
 
 
+def _yaml_loader():
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser is ~10x faster on the mart YAML
+
+
 def mart_docs(models_dir: Path) -> dict[str, TableDoc]:
     """Descriptions and primary keys of the marts from dbt_project/models/marts/*.yml.
 
@@ -87,7 +93,7 @@ def mart_docs(models_dir: Path) -> dict[str, TableDoc]:
 
     docs: dict[str, TableDoc] = {}
     for path in sorted(models_dir.glob("*.yml")):
-        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader()) or {}
         for model in content.get("models") or []:
             doc = TableDoc(description=model.get("description"))
             for test in model.get("data_tests") or []:
@@ -151,13 +157,14 @@ def _copy_schema(duck, catalog: str, source_schema: str, pg, target_schema: str,
         if doc.primary_key:
             pg.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(
                 target, sql.SQL(", ").join(sql.Identifier(c) for c in doc.primary_key)))
-        if doc.description:
-            pg.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(target, sql.Literal(doc.description)))
-        for name, _ in columns:
-            if name in doc.columns:
-                pg.execute(sql.SQL("COMMENT ON COLUMN {} IS {}").format(
-                    sql.Identifier(target_schema, table, name), sql.Literal(doc.columns[name])))
-        pg.execute(sql.SQL("ANALYZE {}").format(target))
+        with pg.pipeline():  # one round trip for the comments
+            if doc.description:
+                pg.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(target, sql.Literal(doc.description)))
+            for name, _ in columns:
+                if name in doc.columns:
+                    pg.execute(sql.SQL("COMMENT ON COLUMN {} IS {}").format(
+                        sql.Identifier(target_schema, table, name), sql.Literal(doc.columns[name])))
+            pg.execute(sql.SQL("ANALYZE {}").format(target))
     return counts
 
 
