@@ -24,7 +24,7 @@ import pytest
 import yaml
 from dbt_fixtures import run_dbt
 
-from khuyencong.pipeline import Settings, publish, run_all
+from khuyencong.pipeline import Settings, publish, run_all, summarise
 from khuyencong.warehouse.postgres import copy_raw_schema, ensure_database, publish_to_postgres
 
 REPO = Path(__file__).resolve().parents[1]
@@ -257,6 +257,8 @@ def test_unreachable_postgres_is_reported_and_duckdb_still_published(sample_run,
     assert "OperationalError" in result["postgres"]["error"]
     assert "not-this-secret" not in result["postgres"]["error"]
     assert duckdb_marts(warehouse / "khuyencong.duckdb") == duckdb_marts(sample_run["warehouse"] / "khuyencong.duckdb")
+    summary = Path(summarise(Settings.from_env(RAW, warehouse), {"publish": result})["summary"])
+    assert "PostgreSQL: **not published** `OperationalError" in summary.read_text(encoding="utf-8")
 
 
 def test_a_failed_postgres_publish_leaves_the_previous_marts(sample_run, pg_server, tmp_path):

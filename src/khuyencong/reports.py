@@ -91,6 +91,10 @@ def write_run_summary(settings, stages: dict) -> Path:
     verdict = ("**Publication blocked**: the last published warehouse is unchanged.\n\n```\n"
                + stages["blocked"]["message"] + "\n```" if "blocked" in stages
                else "Published." if "publish" in stages else "Nothing new: the published warehouse is current.")
+    postgres = stages.get("publish", {}).get("postgres")
+    if postgres:  # the error is one printable line already; a code span keeps it inert in Markdown
+        verdict += ("\n\nPostgreSQL: published." if postgres.get("ok") else
+                    "\n\nPostgreSQL: **not published** `" + postgres["error"].replace("`", "'") + "`")
     lines = [f"# Run {stamp}", "", verdict, "", "| file | verdict | errors | warnings | rules | report |", "|---|---|---|---|---|---|"]
     for f in loaded.get("files", []):
         lines.append(f"| {f['path']} | {f['status']} | {f['errors']} | {f['warnings']} | {' '.join(f['rules'])} | {f['report']} |")

@@ -17,6 +17,7 @@ DuckDB's postgres extension is not used: it is downloaded on first use, and this
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
@@ -261,10 +262,12 @@ def publish_to_postgres(published_duckdb: Path, url: str, reader_role: str | Non
                     counts = _copy_schema(duck, catalog, MART_SCHEMA, pg, staging, docs)
                 _swap_in(pg, staging, MART_SCHEMA, reader_role)
             except BaseException:
-                _drop_schemas(pg, [staging])
+                with contextlib.suppress(psycopg.Error):  # a broken connection must not hide the cause
+                    _drop_schemas(pg, [staging])
                 raise
             finally:
-                pg.execute("SELECT pg_advisory_unlock(hashtext(%s))", [_PUBLISH_LOCK_KEY])
+                with contextlib.suppress(psycopg.Error):  # the lock ends with the session anyway
+                    pg.execute("SELECT pg_advisory_unlock(hashtext(%s))", [_PUBLISH_LOCK_KEY])
     finally:
         duck.close()
     return {"ok": True, "schema": MART_SCHEMA, "tables": counts, "reader_role": reader_role,
