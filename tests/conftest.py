@@ -56,3 +56,10 @@ def pg_server():
     server = PgServer.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_postgres_target_from_the_shell(monkeypatch):
+    """A developer's KC_POSTGRES_URL must not make every pipeline test publish to their database."""
+    monkeypatch.delenv("KC_POSTGRES_URL", raising=False)
+    monkeypatch.delenv("KC_POSTGRES_READER_ROLE", raising=False)
