@@ -25,7 +25,13 @@ import yaml
 from dbt_fixtures import run_dbt
 
 from khuyencong.pipeline import Settings, publish, run_all, summarise
-from khuyencong.warehouse.postgres import copy_raw_schema, ensure_database, publish_to_postgres
+from khuyencong.warehouse.postgres import (
+    copy_raw_schema,
+    describe_failure,
+    ensure_database,
+    pg_type,
+    publish_to_postgres,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = REPO / "raw"
@@ -308,3 +314,20 @@ def test_ensure_database_creates_the_warehouse_database_once(pg_server, monkeypa
     assert ensure_database() is False
     with psycopg.connect(pg_server.url(name)) as con:
         assert con.execute("SELECT current_database()").fetchone() == (name,)
+
+
+def test_pg_type_keeps_precision_and_refuses_what_it_cannot_map():
+    assert pg_type("DECIMAL(20,6)") == "numeric(20, 6)"
+    assert pg_type("DECIMAL(38, 10)") == "numeric(38, 10)"
+    assert pg_type("DOUBLE") == "double precision"
+    assert pg_type("TIMESTAMP WITH TIME ZONE") == "timestamptz"
+    for unmapped in ("STRUCT(a INTEGER)", "INTEGER[]", "MAP(VARCHAR, INTEGER)"):
+        with pytest.raises(ValueError, match="no PostgreSQL type"):
+            pg_type(unmapped)
+
+
+def test_failure_text_hides_the_password_and_control_characters():
+    url = "postgresql://kc:s3cr3t@db:5432/warehouse"
+    text = describe_failure(RuntimeError(f"bad {url}\n\x1b[31mline two\x07 s3cr3t"), url)
+    assert "s3cr3t" not in text and "\n" not in text and "\x1b" not in text and "\x07" not in text
+    assert text.startswith("RuntimeError: bad *** ")
