@@ -43,3 +43,23 @@ def check(raw_dir, gate):
         return result
 
     return run
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server on loopback for the whole session (tests/pg_fixtures.py)."""
+    from pg_fixtures import PgServer
+
+    reason = PgServer.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = PgServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_postgres_target_from_the_shell(monkeypatch):
+    """A developer's KC_POSTGRES_URL must not make every pipeline test publish to their database."""
+    monkeypatch.delenv("KC_POSTGRES_URL", raising=False)
+    monkeypatch.delenv("KC_POSTGRES_READER_ROLE", raising=False)

@@ -95,6 +95,10 @@ def write_run_summary(settings, stages: dict) -> Path:
     verdict = ("**Publication blocked**: the last published warehouse is unchanged.\n\n"
                + markdown_code_block(stages["blocked"]["message"]) if "blocked" in stages
                else "Published." if "publish" in stages else "Nothing new: the published warehouse is current.")
+    postgres = (stages.get("publish") or {}).get("postgres")
+    if postgres:  # the error is one printable line already; a code span keeps it inert in Markdown
+        verdict += ("\n\nPostgreSQL: published." if postgres.get("ok") else
+                    "\n\nPostgreSQL: **not published** " + markdown_code(postgres["error"]))
     lines = [f"# Run {stamp}", "", verdict, "", "| file | verdict | errors | warnings | rules | report |", "|---|---|---|---|---|---|"]
     for f in loaded.get("files", []):
         cells = (markdown_code(f["path"]), f["status"], f["errors"], f["warnings"], " ".join(f["rules"]),

@@ -295,7 +295,22 @@ def publish(settings: Settings) -> dict:
                                fingerprint=fingerprint(settings),
                                models_dir=settings.dbt_project_dir / "models" / "marts",
                                checkpoint=lambda name: crash_point(settings, name))
+    if settings.postgres_url:
+        result["postgres"] = _publish_to_postgres(settings)
     return _timed(result, started)
+
+
+def _publish_to_postgres(settings: Settings) -> dict:
+    """The PostgreSQL copy is a second target: its failure is reported, the DuckDB publication stands."""
+    from khuyencong.warehouse.postgres import describe_failure, publish_to_postgres
+
+    try:
+        return publish_to_postgres(settings.published_db, settings.postgres_url, settings.postgres_reader_role,
+                                   settings.dbt_project_dir / "models" / "marts")
+    except Exception as exc:  # noqa: BLE001 - reported in the run summary, never blocks the DuckDB publication
+        error = describe_failure(exc, settings.postgres_url)
+        log.error("publish to PostgreSQL failed: %s", error)
+        return {"ok": False, "error": error}
 
 
 def summarise(settings: Settings, stages: dict) -> dict:
