@@ -34,6 +34,8 @@ def format_summary(stages: dict, warehouse: Path) -> list[str]:
     if "publish" in stages:
         tables = stages["publish"].get("tables", {})
         lines.append(f"published:  {stages['publish']['published']} ({len(tables)} marts) and {stages['publish']['parquet']}")
+        if "report" in stages["publish"]:
+            lines.append(f"conference: {stages['publish']['report']}")
     times = ", ".join(f"{k} {v['seconds']:.1f}s" for k, v in stages.items() if isinstance(v, dict) and "seconds" in v)
     lines.append(f"stage time: {times}")
     lines.append(f"reports:    {warehouse / 'reports' / 'latest_run.md'} and {warehouse / 'reports' / 'submissions'}/")

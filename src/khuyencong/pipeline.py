@@ -113,7 +113,7 @@ def check_and_load(settings: Settings, discovered: dict) -> dict:
     """Gate every new file (reader + GX, one batch per table) and load it: one transaction per file."""
     from khuyencong.checking import check_files
     from khuyencong.loader import connect, record_duplicates
-    from khuyencong.reports import write_file_reports
+    from khuyencong.reports.files import write_file_reports
 
     started = time.perf_counter()
     paths = [Path(p) for p in discovered["new"]]
@@ -255,10 +255,12 @@ def gate_marts(settings: Settings) -> dict:
 
 def publish(settings: Settings) -> dict:
     from khuyencong.publish import publish_marts
+    from khuyencong.reports.conference import write_conference_report
 
     started = time.perf_counter()
     fingerprint = raw_fingerprint(settings)
     result = publish_marts(settings.build_db, settings.published_db, settings.parquet_dir)
+    result["report"] = str(write_conference_report(settings.published_db, settings.reports_dir))
     manifest = {"fingerprint": fingerprint, "tables": result["tables"],
                 "published_at": datetime.now(UTC).isoformat()}
     tmp = _manifest(settings).with_suffix(".json.tmp")
@@ -289,7 +291,7 @@ def _run_folder(settings: Settings, run_id: str) -> Path:
 
 
 def summarise(settings: Settings, stages: dict) -> dict:
-    from khuyencong.reports import write_run_summary
+    from khuyencong.reports.files import write_run_summary
 
     path = write_run_summary(settings, stages)
     return {"summary": str(path)}

@@ -1,0 +1,1 @@
+"""Reports for people: per-file error reports, the run summary and the conference report site."""
