@@ -23,7 +23,13 @@ from headless_chromium import Browser, chromium_executable
 from khuyencong.findings import finding
 from khuyencong.pipeline import Settings, publish
 from khuyencong.reader import FileCheck
-from khuyencong.reports.conference import vn_growth, vn_number, vn_pct, write_conference_report
+from khuyencong.reports.conference import (
+    refused_files,
+    vn_growth,
+    vn_number,
+    vn_pct,
+    write_conference_report,
+)
 from khuyencong.reports.files import write_file_reports
 
 HOSTILE = '"><img src=x onerror=alert(1)>'
@@ -209,6 +215,18 @@ def test_refused_files_link_to_their_error_pages(site):
     assert rows[0][0] == "2017-02-03"
     assert rows[0][1] == f"2017-02-03/Bao cao {HOSTILE}.xlsx"  # the file's real name, as text
     assert rows[0][3] == "F05"
+
+
+def test_refused_files_are_the_latest_first_and_bounded(tmp_path):
+    raw = tmp_path / "raw"
+    for day in (5, 20, 12, 1):
+        arrived = date(2024, 7, day)
+        check = FileCheck(raw / arrived.isoformat() / f"Bao cao {day}.xlsx", f"{day:02d}" * 32, arrived, None,
+                          [finding("F02", "Thiếu sheet", "Missing sheet", sheet="kinh_phi")])
+        write_file_reports(check, tmp_path / "reports" / "submissions", raw)
+    refused = refused_files(tmp_path / "reports", limit=3)
+    assert [r["arrival"] for r in refused] == ["2024-07-20", "2024-07-12", "2024-07-05"]
+    assert all(r["rules"] == ["F02"] and r["href"].startswith("../submissions/") for r in refused)
 
 
 def test_the_data_as_of_line_is_the_latest_report_received(published):

@@ -211,8 +211,11 @@ def refused_files(reports_dir: Path, limit: int = REFUSED_SHOWN) -> list[dict]:
     folder = reports_dir / "submissions"
     names = _names_from_run_records(reports_dir / "runs")
     col = {c: i for i, c in enumerate(REPORT_COLUMNS)}
-    found = []
-    for report_csv in folder.glob("*.csv"):
+    found: list[dict] = []
+    # report names start with the arrival date: newest first, and stop once `limit` are found
+    for report_csv in sorted(folder.glob("*.csv"), reverse=True):
+        if len(found) == limit:
+            break
         with report_csv.open(encoding="utf-8-sig", newline="") as f:
             findings = list(csv.reader(f))[1:]
         fatal = [r for r in findings if len(r) == len(REPORT_COLUMNS) and r[col["severity"]] == FATAL]
@@ -229,8 +232,7 @@ def refused_files(reports_dir: Path, limit: int = REFUSED_SHOWN) -> list[dict]:
             "first_en": fatal[0][col["message_en"]],
             "href": f"../submissions/{page.name}" if page.exists() else None,
         })
-    found.sort(key=lambda r: (r["arrival"], r["name"]), reverse=True)
-    return found[:limit]
+    return found
 
 
 def _names_from_run_records(runs: Path) -> dict[str, str]:
@@ -309,20 +311,23 @@ def _completeness(site: Site) -> list[dict]:
         for region in REGIONS:
             members = sorted((u for u in units if u["region_code"] == region), key=lambda u: u["code"])
             if members:
-                sections.append({"region": site.regions[region], "rows": [
-                    {"unit": u, "cells": [cells.get((u["unit_id"], y, p)) for y, p in columns]} for u in members]})
-        totals = []
-        for y, p in columns:
-            column = [c for (_, cy, cp), c in cells.items() if (cy, cp) == (y, p)]
-            reported = [c for c in column if c["status"] in STATUSES[:2]]
-            totals.append({
-                "expected": len(column), "reported": len(reported),
-                "rate": 100 * len(reported) / len(column) if column else None,
-                "on_time": 100 * sum(bool(c["on_time"]) for c in reported) / len(column) if column else None,
-            })
+                rows = [{"unit": u, "cells": [cells.get((u["unit_id"], y, p)) for y, p in columns]} for u in members]
+                sections.append({"region": site.regions[region], "rows": rows, "totals": [
+                    _reporting_rates([r["cells"][i] for r in rows if r["cells"][i]]) for i in range(len(columns))]})
+        totals = [_reporting_rates([c for (_, cy, cp), c in cells.items() if (cy, cp) == (y, p)]) for y, p in columns]
         grids.append({"era": era, "columns": [{"year": y, "period": p, "label": period_label(p)} for y, p in columns],
                       "sections": sections, "totals": totals})
     return grids
+
+
+def _reporting_rates(column: list[dict]) -> dict:
+    """DHIS2's reporting rate and on-time rate: reports accepted (on time) / reports expected, in %."""
+    reported = [c for c in column if c["status"] in STATUSES[:2]]
+    return {
+        "expected": len(column), "reported": len(reported),
+        "rate": 100 * len(reported) / len(column) if column else None,
+        "on_time": 100 * sum(bool(c["on_time"]) for c in reported) / len(column) if column else None,
+    }
 
 
 def _restated(site: Site) -> dict:
