@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import uuid
@@ -107,11 +108,10 @@ def bar_chart(title: str, series: list[tuple[str, str]], groups: list[tuple[str,
 
 
 def _nice_ceiling(value: float) -> float:
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude
+    """The axis end: four equal ticks of a round size (1, 1,5, 2, 2,5, 3, 4 or 5 times a power of ten)."""
+    step = value / 4
+    magnitude = 10 ** math.floor(math.log10(step))
+    return 4 * next(m * magnitude for m in (1, 1.5, 2, 2.5, 3, 4, 5, 10) if m * magnitude >= step)
 
 
 # ---------------------------------------------------------------- reading the marts
