@@ -276,6 +276,22 @@ def hostile_site(published, tmp_path_factory) -> Path:
     return write_conference_report(db, root / "reports")
 
 
+def test_control_characters_never_reach_a_page(published, tmp_path):
+    raw, reports = tmp_path / "raw", tmp_path / "reports"
+    name = "Bao cao\x1b[2J\u202egpj.exe\x07.xlsx"
+    check = FileCheck(raw / "2024-07-10" / name, "ef" * 32, date(2024, 7, 10), None,
+                      [finding("F02", "Thiếu\x00 sheet\r", "Missing\x9b sheet", sheet="kinh_phi")])
+    report = write_file_reports(check, reports / "submissions", raw)
+    (reports / "runs").mkdir()
+    (reports / "runs" / "1.json").write_text(json.dumps({"check_and_load": {"files": [
+        {"path": f"2024-07-10/{name}", "report": f"reports/submissions/{report.name}"}]}}), encoding="utf-8")
+    index = write_conference_report(published["settings"].published_db, reports)
+    assert "gpj.exe" in (index.parent / "conference" / "refused.html").read_text(encoding="utf-8")
+    for path in _pages(index):
+        page = path.read_text(encoding="utf-8")
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", page), path.name
+
+
 def _pages(index: Path) -> list[Path]:
     return [index, *sorted((index.parent / "conference").glob("*.html"))]
 

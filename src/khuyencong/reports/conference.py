@@ -17,6 +17,7 @@ import csv
 import json
 import math
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -371,6 +372,19 @@ def _headline(site: Site) -> dict | None:
 # ---------------------------------------------------------------- writing
 
 
+# C0/C1 controls (tab and newline kept) and bidi overrides: a file name or message cannot hide or reorder text
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(value):
+    """Every `{{ value }}` of every page passes here before it is escaped (macro output is already done)."""
+    from markupsafe import Markup
+
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _UNPRINTABLE.sub("\ufffd", value)
+    return value
+
+
 def _environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -380,6 +394,7 @@ def _environment():
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_printable,
     )
     env.filters.update(money=vn_number, pct=vn_pct, growth=vn_growth, vndate=vn_date, count=vn_number)
     return env
@@ -395,8 +410,8 @@ def write_conference_report(published_db: Path, reports_dir: Path) -> Path:
     site.refused = refused_files(reports_dir)
     env = _environment()
     generated = datetime.now(UTC).astimezone(VIETNAM_TIME)
-    common = {"site": site, "generated": generated, "regions": REGIONS, "whole_country": WHOLE_COUNTRY,
-              "statuses": STATUSES}
+    common = {"site": site, "generated": generated, "regions": REGIONS, "whole_country": WHOLE_COUNTRY}
+    grids = _completeness(site)
 
     token = uuid.uuid4().hex[:8]
     final = reports_dir / SITE_DIR
@@ -409,7 +424,7 @@ def write_conference_report(published_db: Path, reports_dir: Path) -> Path:
                     funding=_funding_table(site, y, period), charts=_funding_charts(site, y, period),
                     outcomes=_outcome_table(site, y, period))
         _render(env, "completeness.html.j2", tmp / "completeness.html", common, root="../", pages="",
-                grids=_completeness(site))
+                grids=grids)
         _render(env, "refused.html.j2", tmp / "refused.html", common, root="../", pages="")
         _render(env, "merger.html.j2", tmp / "merger.html", common, root="../", pages="", restated=_restated(site))
     except BaseException:
@@ -423,7 +438,7 @@ def write_conference_report(published_db: Path, reports_dir: Path) -> Path:
 
     index = reports_dir / "index.html"
     _render(env, "index.html.j2", index.with_name(f".index.{token}.tmp"), common, root="", pages=f"{SITE_DIR}/",
-            headline=_headline(site), grids=_completeness(site))
+            headline=_headline(site), grids=grids)
     os.replace(index.with_name(f".index.{token}.tmp"), index)
     return index
 
