@@ -63,3 +63,13 @@ def _no_postgres_target_from_the_shell(monkeypatch):
     """A developer's KC_POSTGRES_URL must not make every pipeline test publish to their database."""
     monkeypatch.delenv("KC_POSTGRES_URL", raising=False)
     monkeypatch.delenv("KC_POSTGRES_READER_ROLE", raising=False)
+def conference_build_db(tmp_path_factory) -> Path:
+    """A build database holding the conference figures (test_dbt_conference_figures), dbt built once a session."""
+    from dbt_fixtures import DBT_PROJECT_DIR, create_raw_fixture, run_dbt
+    from test_dbt_conference_figures import conference_submissions
+
+    root = tmp_path_factory.mktemp("dbt_conference")
+    db_path = root / "build.duckdb"
+    create_raw_fixture(db_path, conference_submissions())
+    run_dbt(["build"], DBT_PROJECT_DIR, db_path, root / "target")
+    return db_path

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from dbt_fixtures import DBT_PROJECT_DIR, create_raw_fixture, run_dbt, submission
+from dbt_fixtures import DBT_PROJECT_DIR, submission
 
 
 def _units(era: int, region: str) -> list[str]:
@@ -105,7 +105,7 @@ def _funding_rows(figures: dict[str, dict[str, str]], n: int) -> list[list[dict]
     return per_unit
 
 
-def _submissions() -> list[dict]:
+def conference_submissions() -> list[dict]:
     subs = []
     for region, units in (("BAC", BAC), ("MTTN", MTTN), ("NAM", NAM)):
         for unit, rows in zip(units, _funding_rows(REGION_2016[region], len(units)), strict=True):
@@ -148,13 +148,9 @@ def _submissions() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def marts(tmp_path_factory):
-    root = tmp_path_factory.mktemp("dbt_conference")
-    db_path = root / "build.duckdb"
+def marts(conference_build_db):
     assert (len(BAC), len(MTTN), len(NAM)) == (28, 15, 20)
-    create_raw_fixture(db_path, _submissions())
-    run_dbt(["build"], DBT_PROJECT_DIR, db_path, root / "target")
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = duckdb.connect(str(conference_build_db), read_only=True)
     yield con
     con.close()
 

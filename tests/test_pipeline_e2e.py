@@ -418,6 +418,9 @@ def test_run1_publishes(scenario):
     assert (w / "reports" / "latest_run.md").is_file()
     gate = json.loads((w / "reports" / "mart_gate" / "latest.json").read_text(encoding="utf-8"))
     assert gate["success"] is True and gate["failed"] == []
+    # publish writes the conference report and kc run names it
+    assert (w / "reports" / "index.html").is_file()
+    assert f"conference: {(w / 'reports' / 'index.html').resolve()}" in out
 
 
 def test_run1_fct_funding_is_what_the_files_say(scenario):

@@ -58,8 +58,11 @@ def parse_vn_number(text: str) -> Decimal | None:
         raise NumberFormatError(text) from exc
 
 
-def format_vn_number(value: Decimal) -> str:
-    """Inverse of parse_vn_number (for writing sample text cells and reports)."""
+def format_vn_number(value: Decimal, keep_trailing_zeros: bool = False) -> str:
+    """Inverse of parse_vn_number (for writing sample text cells and reports).
+
+    `keep_trailing_zeros` keeps the value's own decimals (97,50 in a column of rates).
+    """
     text = f"{value:f}"  # not abs(): it rounds to the context's 28 digits
     sign = "-" if text.startswith("-") else ""
     text = text.lstrip("-")
@@ -69,7 +72,8 @@ def format_vn_number(value: Decimal) -> str:
         groups.insert(0, integer[-3:])
         integer = integer[:-3]
     groups.insert(0, integer)
-    fraction = fraction.rstrip("0")
+    if not keep_trailing_zeros:
+        fraction = fraction.rstrip("0")
     return sign + ".".join(groups) + (f",{fraction}" if fraction else "")
 
 

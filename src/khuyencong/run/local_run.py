@@ -41,6 +41,12 @@ def format_summary(stages: dict, warehouse: Path) -> list[str]:
         marts = len([t for t in tables if t != "publication"])
         lines.append(f"published:  {stages['publish']['published']} ({marts} marts + publication) "
                      f"and {stages['publish']['parquet']}")
+        if stages["publish"].get("report"):
+            lines.append(f"conference: {stages['publish']['report']}")
+        postgres = stages["publish"].get("postgres")
+        if postgres:
+            lines.append("postgres:   " + (f"published ({postgres.get('seconds')} s)" if postgres.get("ok")
+                                         else f"NOT published: {postgres.get('error')}"))
     times = ", ".join(f"{k} {v['seconds']:.1f}s" for k, v in stages.items() if isinstance(v, dict) and "seconds" in v)
     lines.append(f"stage time: {times}")
     lines.append(f"reports:    {warehouse / 'reports' / 'latest_run.md'} and {warehouse / 'reports' / 'submissions'}/")

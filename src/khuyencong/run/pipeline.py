@@ -295,9 +295,21 @@ def publish(settings: Settings) -> dict:
                                fingerprint=fingerprint(settings),
                                models_dir=settings.dbt_project_dir / "models" / "marts",
                                checkpoint=lambda name: crash_point(settings, name))
+    result["report"] = _write_conference_report(settings)
     if settings.postgres_url:
         result["postgres"] = _publish_to_postgres(settings)
     return _timed(result, started)
+
+
+def _write_conference_report(settings: Settings) -> str | None:
+    """The officials' report, from the file just published; if it can't be written the marts still stand."""
+    from khuyencong.reports.conference import write_conference_report
+
+    try:
+        return str(write_conference_report(settings.published_db, settings.reports_dir))
+    except Exception:  # noqa: BLE001 - logged loudly; the summary shows no report line
+        log.exception("the conference report could not be written; the marts are published")
+        return None
 
 
 def _publish_to_postgres(settings: Settings) -> dict:
