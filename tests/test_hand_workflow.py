@@ -28,6 +28,9 @@ def test_load_then_dbt_build_by_hand_then_publish(tmp_path):
     valid_report().write_xlsx(raw / "2024-07-10" / "HaNoi_6T.xlsx")
     valid_report().with_meta(ma_don_vi="79", ten_don_vi="TP HCM", nam=2030).write_xlsx(
         raw / "2024-07-10" / "HCM_2030.xlsx")
+    # a full-year report signed in July: accepted as an estimate (W07), and shown as such to BI
+    valid_report().with_meta(ma_don_vi="48", ten_don_vi="Thành phố Đà Nẵng", ky_bao_cao="CN").write_xlsx(
+        raw / "2024-07-10" / "DaNang_CN.xlsx")
 
     # nothing built yet: publishing says what to do, changes nothing
     nothing = run([*KC, "publish", "--warehouse", str(warehouse)], tmp_path)
@@ -35,8 +38,8 @@ def test_load_then_dbt_build_by_hand_then_publish(tmp_path):
 
     loaded = run([*KC, "load", "--raw", str(raw), "--warehouse", str(warehouse)], tmp_path)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
-    assert "2 new files (1 accepted, 0 with warnings, 1 rejected)" in loaded.stdout
-    assert "HCM_2030.xlsx  F04" in loaded.stdout
+    assert "3 new files (1 accepted, 1 with warnings, 1 rejected)" in loaded.stdout
+    assert "HCM_2030.xlsx  F04" in loaded.stdout and "DaNang_CN.xlsx  W07" in loaded.stdout
 
     # dbt by hand, from the project folder, with the profile kept in the repository
     built = run([DBT, "build", "--profiles-dir", "."], DBT_PROJECT_DIR,
@@ -49,9 +52,12 @@ def test_load_then_dbt_build_by_hand_then_publish(tmp_path):
     assert "mart gate:" in published.stdout and "published:" in published.stdout
     con = duckdb.connect(str(warehouse / "khuyencong.duckdb"), read_only=True)
     try:
-        units = con.execute("SELECT DISTINCT unit_id FROM marts.fct_funding").fetchall()
+        units = con.execute("SELECT DISTINCT unit_id FROM marts.fct_funding ORDER BY 1").fetchall()
+        estimates = con.execute("SELECT unit_id, period, status, is_estimate FROM marts.submission_status"
+                                " WHERE year = 2024 AND status <> 'missing' ORDER BY 1").fetchall()
         [(fingerprint,)] = con.execute("SELECT fingerprint FROM marts.publication").fetchall()
     finally:
         con.close()
-    assert units == [("P63-01",)] and '"submissions": 2' in fingerprint
+    assert units == [("P63-01",), ("P63-48",)] and '"submissions": 3' in fingerprint
+    assert estimates == [("P63-01", "6T", "accepted", False), ("P63-48", "CN", "accepted_with_warnings", True)]
 

@@ -66,6 +66,14 @@ described as (
     select * from described_versions
     where description_rank = 1
 
+),
+
+-- reports signed before their period ended (rule W07): estimates, not final figures
+estimates as (
+
+    select distinct submission_id from {{ ref('stg_raw__findings') }}
+    where rule = 'W07'
+
 )
 
 select
@@ -79,7 +87,10 @@ select
     cast(periods.deadline as date) as deadline,
     described.arrival_date <= periods.deadline as on_time,
     cast(described.error_count as {{ dbt.type_int() }}) as error_count,
-    cast(described.warning_count as {{ dbt.type_int() }}) as warning_count
+    cast(described.warning_count as {{ dbt.type_int() }}) as warning_count,
+    case
+        when described.submission_id is not null then estimates.submission_id is not null
+    end as is_estimate
 from report_identities
 left join described
     on report_identities.unit_id = described.unit_id
@@ -88,3 +99,5 @@ left join described
 left join periods
     on report_identities.year = periods.year
         and report_identities.period = periods.period
+left join estimates
+    on described.submission_id = estimates.submission_id
