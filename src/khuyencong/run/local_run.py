@@ -48,7 +48,8 @@ def format_summary(stages: dict, warehouse: Path) -> list[str]:
             lines.append("postgres:   " + (f"published ({postgres.get('seconds')} s)" if postgres.get("ok")
                                          else f"NOT published: {postgres.get('error')}"))
     times = ", ".join(f"{k} {v['seconds']:.1f}s" for k, v in stages.items() if isinstance(v, dict) and "seconds" in v)
-    lines.append(f"stage time: {times}")
+    if times:
+        lines.append(f"stage time: {times}")
     lines.append(f"reports:    {warehouse / 'reports' / 'latest_run.md'} and {warehouse / 'reports' / 'submissions'}/")
     return lines
 
@@ -61,6 +62,14 @@ def run_local(settings: Settings, rebuild: bool = False) -> int:
     started = time.time()
     try:
         with build_lock(settings.build_db, "kc run", settings.lock_timeout_seconds):
+            from khuyencong.run import pipeline
+
+            idle = None if rebuild else pipeline.nothing_to_do(settings)
+            if idle is not None:  # nothing to load, build or publish: no need to start Airflow at all
+                print(f"khuyencong_nightly: nothing new ({time.time() - started:.1f} s; Airflow not started)")
+                for line in format_summary({"check_and_load": idle}, settings.warehouse_dir):
+                    print("  " + plain_text(line))
+                return 0
             from khuyencong.run.airflow_local import run_dag_in_process
 
             outcome = run_dag_in_process("khuyencong_nightly", {"rebuild": rebuild, **settings.to_dict()}, settings)

@@ -216,6 +216,24 @@ def needs_build(settings: Settings, loaded: dict | None = None) -> bool:
     return published_fingerprint(settings) != fingerprint(settings)
 
 
+def nothing_to_do(settings: Settings) -> dict | None:
+    """Without writing anything: the landing zone's counts when there is nothing to load, build or publish
+    (every file already recorded, the published file current), else None. `kc run` then skips Airflow."""
+    from khuyencong.warehouse.loader import connect, pending
+
+    if not (settings.build_db.exists() and settings.published_db.exists() and settings.raw_dir.is_dir()):
+        return None
+    with _lock(settings, "nothing to do?"):
+        con = connect(settings.build_db, read_only=True, timeout=settings.lock_timeout_seconds)
+        try:
+            counts = pending(con, settings.raw_dir)
+        finally:
+            con.close()
+        if counts is None or needs_build(settings):
+            return None
+    return counts
+
+
 # ---------------------------------------------------------------- dbt, the mart gate, publication
 
 

@@ -126,6 +126,21 @@ def discover(con, raw_dir: Path) -> Discovery:
                      refused=unseen_refused)
 
 
+def pending(con, raw_dir: Path) -> dict | None:
+    """Read-only: None if raw/ holds any entry not yet recorded, else the counts a no-op run reports."""
+    try:
+        known = {r[0] for r in con.execute(
+            "SELECT path FROM raw.submissions UNION ALL SELECT path FROM raw.duplicate_files").fetchall()}
+    except Exception:  # noqa: BLE001 - no raw schema yet: everything is new
+        return None
+    files, refused = landing_entries(raw_dir)
+    entries = [relative(p, raw_dir) for p in files] + [relative(p, raw_dir) for p, _ in refused]
+    if any(rel not in known for rel in entries):
+        return None
+    return {"total": len(entries), "seen": len(entries), "new": 0, "duplicates": 0,
+            "accepted": 0, "accepted_with_warnings": 0, "rejected": 0, "rows_loaded": 0, "files": []}
+
+
 def record_duplicates(con, duplicates: list[tuple[Path, str]], raw_dir: Path, loaded_at: datetime) -> None:
     for path, submission_id in duplicates:
         con.execute(
