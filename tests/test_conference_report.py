@@ -19,9 +19,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from headless_chromium import Browser, chromium_executable
-from khuyencong.pipeline import Settings, publish
 from khuyencong.reader import FileCheck
 
+from khuyencong.config import Settings
 from khuyencong.findings import finding
 from khuyencong.reports.conference import (
     refused_files,
@@ -31,6 +31,7 @@ from khuyencong.reports.conference import (
     write_conference_report,
 )
 from khuyencong.reports.submission_reports import write_file_reports
+from khuyencong.run.pipeline import publish
 
 HOSTILE = '"><img src=x onerror=alert(1)>'
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "conference"
@@ -116,7 +117,7 @@ def _refused_and_accepted_reports(settings: Settings) -> None:
 @pytest.fixture(scope="module")
 def published(conference_build_db, tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("conference_site")
-    settings = Settings(raw_dir=root / "raw", warehouse_dir=root / "warehouse")
+    settings = Settings.from_env(root / "raw", root / "warehouse", environ={})
     settings.raw_dir.mkdir()
     settings.warehouse_dir.mkdir()
     shutil.copy(conference_build_db, settings.build_db)
