@@ -19,10 +19,10 @@ from pathlib import Path
 import duckdb
 import pytest
 from headless_chromium import Browser, chromium_executable
-from khuyencong.reader import FileCheck
 
 from khuyencong.config import Settings
 from khuyencong.findings import finding
+from khuyencong.model import FileCheck
 from khuyencong.reports.conference import (
     refused_files,
     vn_growth,
