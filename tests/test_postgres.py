@@ -37,7 +37,7 @@ from khuyencong.warehouse.postgres import (
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = REPO / "raw"
-MART_YAML = REPO / "dbt_project" / "models" / "marts" / "_marts__models.yml"
+MART_YAMLS = REPO / "dbt_project" / "models" / "marts"  # one <mart>.yml per mart
 
 # the marts contract, spelled the PostgreSQL way (format_type), independent of the module's own map
 EXPECTED_PG_TYPE = {
@@ -48,6 +48,7 @@ EXPECTED_PG_TYPE = {
     "DOUBLE": "double precision",
     "DATE": "date",
     "BOOLEAN": "boolean",
+    "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",  # marts.publication
 }
 
 
@@ -118,17 +119,21 @@ def test_postgres_marts_equal_the_published_duckdb_file(sample_run):
 
 
 def test_postgres_marts_have_the_dbt_keys_and_comments(sample_run):
-    models = {m["name"]: m for m in yaml.safe_load(MART_YAML.read_text(encoding="utf-8"))["models"]}
+    from khuyencong.warehouse.mart_docs import clean_text
+
+    models = {m["name"]: m for path in sorted(MART_YAMLS.glob("*.yml"))
+              for m in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models") or []}
+    assert len(models) == 10
     with psycopg.connect(sample_run["url"]) as con:
         for table, model in models.items():
             relation = f'marts."{table}"'
             assert con.execute("SELECT obj_description(%s::regclass, 'pg_class')",
-                               [relation]).fetchone()[0] == model["description"]
+                               [relation]).fetchone()[0] == clean_text(model["description"])
             comments = dict(con.execute(
                 "SELECT attname, col_description(attrelid, attnum) FROM pg_attribute"
                 " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", [relation]).fetchall())
             for column in model["columns"]:
-                assert comments[column["name"]] == column["description"], (table, column["name"])
+                assert comments[column["name"]] == clean_text(column["description"]), (table, column["name"])
             key = con.execute(
                 "SELECT array_agg(a.attname ORDER BY k.ord) FROM pg_index i"
                 " CROSS JOIN unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)"
@@ -146,7 +151,7 @@ def test_reader_role_reads_every_mart_and_writes_none(sample_run):
         con.execute(f'SET ROLE "{role}"')
         tables = [r[0] for r in con.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'marts' ORDER BY 1").fetchall()]
-        assert len(tables) == 10
+        assert len(tables) == 11  # the ten marts and `publication`
         for t in tables:
             assert con.execute(f'SELECT count(*) FROM marts."{t}"').fetchone()[0] > 0
         for statement in (
