@@ -25,6 +25,7 @@ from khuyencong import config
 from khuyencong.findings import Finding, finding
 from khuyencong.model import FileCheck
 from khuyencong.reference import Reference, load_reference
+from khuyencong.rules.table import Table
 
 ROW_ID_COLUMNS = ["file_key", "sheet", "source_row"]
 
@@ -104,10 +105,8 @@ def _fmt_vi(value: Any) -> str:
         return text
 
 
-def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any]:
-    """One pandas frame per table, rows of every checked file tagged with file_key = index in checks."""
-    import pandas as pd
-
+def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Table]:
+    """One table per table name, rows of every checked file tagged with file_key = index in checks."""
     funding, outcomes, projects, totals = [], [], [], []
     for key, check in enumerate(checks):
         sub = check.submission
@@ -153,10 +152,7 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any
                 "approved_total_mvnd": total, "plan_mvnd": plan, "approved_vs_plan_diff_pct": round(diff, 4),
             })
 
-    def frame(rows: list[dict], columns: list[str]):
-        df = pd.DataFrame(rows, columns=columns)
-        return df
-
+    frame = Table
     return {
         "funding": frame(funding, [
             "file_key", "sheet", "source_row", "funding_source", "plan_initial_mvnd", "plan_adjusted_mvnd",
@@ -254,9 +250,10 @@ class SuiteRunner:
     def check_files(self, frames: dict[str, Any], checks: list[FileCheck], params: dict | None = None) -> None:
         """Validate each suite's frame and append the per-file findings (in place)."""
         for name, suite in self.suites.items():
-            df = frames.get(suite.table)
-            if df is None or df.empty:
+            table = frames.get(suite.table)
+            if table is None or table.empty:
                 continue
+            df = table.frame()
             index_columns = ROW_ID_COLUMNS + CONTEXT_COLUMNS.get(suite.table, [])
             result = self.validate(name, df, index_columns, params)
             for item in result.results:
