@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV = $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN = $(UV) run --frozen --no-sync
 
-.PHONY: setup run test test-all bench bench-read bench-dbt bench-gate sample template docs clean
+.PHONY: setup run test test-all bench bench-read bench-dbt bench-gate bench-validate sample template docs clean
 
 .tools/bin/uv:
 	@command -v uv >/dev/null 2>&1 || { $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv; }
@@ -36,6 +36,9 @@ bench-dbt: setup
 
 bench-gate: setup
 	$(RUN) python benchmarks/bench_gate.py raw
+
+bench-validate: setup  ## `kc validate FILE` as subprocesses on 10 different files: median and max wall
+	$(RUN) python benchmarks/bench_validate.py raw 10
 
 bench: setup  ## kc run on the whole sample from empty, then one new file incrementally
 	$(RUN) python benchmarks/bench_run.py
