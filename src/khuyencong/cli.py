@@ -1,7 +1,7 @@
 """`kc`: the warehouse's command line.
 
 Start-up stays fast: Airflow, dbt and Great Expectations are imported only inside
-the commands that need them (`validate` pays the GX start-up once for all files).
+the commands that need them (`validate` of a few files needs none: rules/fast_gate.py).
 """
 
 from __future__ import annotations
