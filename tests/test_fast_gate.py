@@ -28,6 +28,7 @@ from khuyencong.rules.gate import (
     SuiteRunner,
     build_frames,
 )
+from khuyencong.rules.history import HISTORY_SUITES, HistoryRules
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "raw"
@@ -78,6 +79,9 @@ def variants() -> dict[str, object]:
             "ket_qua", "dao_tao_nghe", "ke_hoach", None).with_cell("de_an", "DA-02", "kinh_phi_duyet", None),
         "late_w06": v.with_meta(ky_bao_cao="1T", nam=2024, ngay_lap="01/02/2024"),
         "plan_kh": v.with_meta(ky_bao_cao="KH", ngay_lap="01/01/2024"),
+        "last_year_cn": v.with_meta(nam=2023, ky_bao_cao="CN", ngay_lap="10/01/2024"),
+        "plan_up_w03": v.with_meta(ky_bao_cao="KH", ngay_lap="02/01/2024").with_cell(
+            "kinh_phi", "KCQG", "ke_hoach_dau_nam", 3000).with_cell("kinh_phi", "KCDP", "ke_hoach_dau_nam", 100),
         "cn_lower_w02": v.with_meta(ky_bao_cao="CN", ngay_lap="09/07/2024").with_cell(
             "kinh_phi", "KCQG", "thuc_hien", 100).with_cell("ket_qua", "dao_tao_nghe", "thuc_hien", 1),
         "no_period": v.with_meta(ky_bao_cao=DROP),
@@ -119,7 +123,7 @@ def test_same_findings_on_sample_and_variants(both):
         assert got == expected
     rules = {f["rule"] for _, _, findings in gx for f in findings}
     # the comparison covers every rule the suites and history produce, not only clean files
-    assert {"F05", "F06", "W01", "W02", "W04", "W06"} <= rules, rules
+    assert {"F05", "F06", "F07", "W01", "W02", "W03", "W04", "W06"} <= rules, rules
 
 
 def test_every_crafted_variant_but_the_valid_one_has_findings(both):
@@ -143,16 +147,17 @@ def _plain(value):
 
 def test_same_failing_rows_for_every_expectation(paths, gate):
     """Below the findings: each expectation's unexpected rows, value by value and in order."""
-    checks = [c for c in check_files(paths[:200] + paths[-2 * len(variants()):], gate=FastFileGate())
-              if c.submission is not None]
-    frames = build_frames(checks, gate.reference)
+    checks = [c for c in check_files(paths, gate=FastFileGate()) if c.submission is not None]
+    frames = {**build_frames(checks, gate.reference), **HistoryRules.empty().frames(checks)}
     params = gate.expectation_parameters()
-    fast = FastSuiteRunner(FILE_SUITES)
-    compared = 0
+    fast = FastSuiteRunner(FILE_SUITES + HISTORY_SUITES)
+    gx = SuiteRunner(gate.context, HISTORY_SUITES, "kc_history_test")
+    compared, failing_suites = 0, set()
     for name, suite in fast.suites.items():
         table = frames[suite.table]
         index = ROW_ID_COLUMNS + CONTEXT_COLUMNS.get(suite.table, [])
-        gx_result = SuiteRunner.validate(gate, name, table.frame(), index, params)
+        engine = gate if name in FILE_SUITES else gx
+        gx_result = SuiteRunner.validate(engine, name, table.frame(), index, params)
         for gx_item, fast_item in zip(gx_result.results, fast.validate(name, table, index, params), strict=True):
             assert gx_item.expectation_config.type == fast_item.expectation_config.type
             gx_rows = [{k: _plain(v) for k, v in r.items()} for r in gx_item.result.get("unexpected_index_list") or []]
@@ -160,7 +165,10 @@ def test_same_failing_rows_for_every_expectation(paths, gate):
             assert fast_rows == gx_rows, (name, gx_item.expectation_config.kwargs)
             assert fast_item.success == gx_item.success
             compared += len(gx_rows)
+            if gx_rows:
+                failing_suites.add(name)
     assert compared > 20
+    assert set(fast.suites) == failing_suites
 
 
 @pytest.mark.parametrize("change", [
