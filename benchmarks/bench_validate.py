@@ -31,7 +31,8 @@ def main(raw: Path, count: int, extra: list[str]) -> None:
         if run.returncode not in (0, 1):  # 1 is a rejected file: a valid outcome
             raise SystemExit(f"kc validate {f} failed ({run.returncode}): {run.stderr.decode()[-500:]}")
         print(f"  {walls[-1]:6.2f} s  {f.relative_to(raw)}")
-    print(f"kc validate {' '.join(extra)}, {len(walls)} files one process each: "
+    command = " ".join(["kc validate", *extra])
+    print(f"{command}: {len(walls)} files one process each: "
           f"median {statistics.median(walls):.2f} s, max {max(walls):.2f} s wall")
 
 
