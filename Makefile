@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV = $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN = $(UV) run --frozen --no-sync
 
-.PHONY: setup run test test-all bench bench-read bench-dbt bench-gate bench-postgres sample template docs clean
+.PHONY: setup run test test-all fuzz bench bench-read bench-dbt bench-gate bench-postgres bench-validate bench-scale sample template docs clean
 
 .tools/bin/uv:
 	@command -v uv >/dev/null 2>&1 || { $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv; }
@@ -41,6 +41,9 @@ bench-gate: setup
 
 bench-postgres: setup  ## PostgreSQL target on the warehouse of `make run`: publish, raw copy, dbt build
 	$(RUN) python benchmarks/bench_postgres.py
+
+bench-validate: setup  ## `kc validate FILE` as subprocesses on 10 different files: median and max wall
+	$(RUN) python benchmarks/bench_validate.py raw 10
 
 bench: setup  ## kc run on the whole sample from empty, then one new file incrementally
 	$(RUN) python benchmarks/bench_run.py

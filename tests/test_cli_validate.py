@@ -1,8 +1,8 @@
 """`kc validate`: exit codes, the --json report, and a start-up that imports nothing heavy.
 
-The end-to-end runs are real `kc` subprocesses, started together (one of them pays
-the GX import, ~6 s); the other cases call `khuyencong.cli.main` in-process with the
-session's gate, which is the same code path after argument parsing.
+The end-to-end runs are real `kc` subprocesses, started together (a few files: the
+fast evaluator, no GX import); the other cases call `khuyencong.cli.main` in-process,
+once with its default engine and once with the session's GX gate.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def corpus(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def runs(corpus) -> dict[str, subprocess.CompletedProcess]:
-    """All subprocesses at once; only `several` imports GX (~6 s), the others overlap with it."""
+    """All subprocesses at once (a few files each: none imports GX)."""
     commands = {
         "several": [KC, "validate", "--json", *(str(corpus[k]) for k in ("valid", "warning", "rejected", "pdf"))],
         "pdf": [KC, "validate", "--json", str(corpus["pdf"])],
@@ -153,14 +153,15 @@ def test_cli_import_time_shows_no_heavy_package():
     assert not [m for m in imported if m.split(".")[0] in HEAVY + ("pandas",)]
 
 
-# ---------------------------------------------------------------- in-process (same code, shared gate)
+# ---------------------------------------------------------------- in-process (both engines)
 
 
-@pytest.fixture
-def kc(monkeypatch, gate, capsys):
-    """kc(*argv) -> (exit code, stdout) through cli.main, with the session's GX gate."""
-    real = checking.check_files
-    monkeypatch.setattr(checking, "check_files", lambda paths, **kw: real(paths, gate=gate, **kw))
+@pytest.fixture(params=["fast", "gx"])
+def kc(request, monkeypatch, capsys):
+    """kc(*argv) -> (exit code, stdout) through cli.main: its default engine, or the session's GX gate."""
+    if request.param == "gx":
+        gate, real = request.getfixturevalue("gate"), checking.check_files
+        monkeypatch.setattr(checking, "check_files", lambda paths, **kw: real(paths, **{**kw, "gate": gate}))
 
     def run(*argv: str):
         code = cli.main([str(a) for a in argv])

@@ -25,6 +25,7 @@ from khuyencong import config
 from khuyencong.findings import Finding, finding
 from khuyencong.model import FileCheck
 from khuyencong.reference import Reference, load_reference
+from khuyencong.rules.table import Table
 
 ROW_ID_COLUMNS = ["file_key", "sheet", "source_row"]
 
@@ -104,10 +105,8 @@ def _fmt_vi(value: Any) -> str:
         return text
 
 
-def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any]:
-    """One pandas frame per table, rows of every checked file tagged with file_key = index in checks."""
-    import pandas as pd
-
+def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Table]:
+    """One table per table name, rows of every checked file tagged with file_key = index in checks."""
     funding, outcomes, projects, totals = [], [], [], []
     for key, check in enumerate(checks):
         sub = check.submission
@@ -154,19 +153,19 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any
             })
 
     return {
-        "funding": pd.DataFrame(funding, columns=[
+        "funding": Table(funding, columns=[
             "file_key", "sheet", "source_row", "funding_source", "plan_initial_mvnd", "plan_adjusted_mvnd",
             "allocated_mvnd", "executed_mvnd", "project_count", "project_count_fraction", "plan_effective_mvnd",
         ]),
-        "outcomes": pd.DataFrame(outcomes, columns=[
+        "outcomes": Table(outcomes, columns=[
             "file_key", "sheet", "source_row", "indicator_code", "target_value", "actual_value",
             "target_value_fraction", "actual_value_fraction",
         ]),
-        "projects": pd.DataFrame(projects, columns=[
+        "projects": Table(projects, columns=[
             "file_key", "sheet", "source_row", "project_code", "funding_source", "approved_mvnd",
             "executed_mvnd", "beneficiaries", "beneficiaries_fraction",
         ]),
-        "project_totals": pd.DataFrame(totals, columns=[
+        "project_totals": Table(totals, columns=[
             "file_key", "sheet", "source_row", "funding_source", "approved_total_mvnd", "plan_mvnd",
             "approved_vs_plan_diff_pct",
         ]),
@@ -250,9 +249,10 @@ class SuiteRunner:
     def check_files(self, frames: dict[str, Any], checks: list[FileCheck], params: dict | None = None) -> None:
         """Validate each suite's frame and append the per-file findings (in place)."""
         for name, suite in self.suites.items():
-            df = frames.get(suite.table)
-            if df is None or df.empty:
+            table = frames.get(suite.table)
+            if table is None or table.empty:
                 continue
+            df = table.frame()
             index_columns = ROW_ID_COLUMNS + CONTEXT_COLUMNS.get(suite.table, [])
             result = self.validate(name, df, index_columns, params)
             for item in result.results:

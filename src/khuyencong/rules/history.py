@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
 from khuyencong.model import FileCheck
 from khuyencong.periods import deadline, era_for
 from khuyencong.reference import seed_rows
+from khuyencong.rules.table import Table
 
 HISTORY_SUITES = ("nop_dung_han", "luy_ke", "ke_hoach_nam")
 MEASURE_LABELS = {  # measure -> (Vietnamese, English) for the messages
@@ -178,9 +179,7 @@ class HistoryRules:
 
     # -- frames
 
-    def frames(self, checks: list[FileCheck]) -> dict:
-        import pandas as pd
-
+    def frames(self, checks: list[FileCheck]) -> dict[str, Table]:
         self._load(self._needed(checks))
         batch = [(i, c, _report_of(c, self._rel(c))) for i, c in enumerate(checks)]
         for _, _, r in batch:  # earlier files of this batch are history for later ones
@@ -194,8 +193,8 @@ class HistoryRules:
             m = sub.metadata
             if m.year and m.period and check.arrival_date:
                 deadlines.append({"file_key": key, "sheet": sub.info_sheet, "source_row": sub.field_rows.get("ky_bao_cao"),
-                                  "arrival_date": pd.Timestamp(check.arrival_date),
-                                  "deadline": pd.Timestamp(deadline(m.year, m.period))})
+                                  "arrival_date": _midnight(check.arrival_date),
+                                  "deadline": _midnight(deadline(m.year, m.period))})
             if report is None:
                 continue
             earlier = self._figures(report.unit_id, report.year, report, lambda p: era_for(report.year, p))
@@ -236,11 +235,11 @@ class HistoryRules:
                             "plan_change_pct": round(float((current / previous - 1) * 100), 2),
                         })
         return {
-            "deadlines": pd.DataFrame(deadlines, columns=["file_key", "sheet", "source_row", "arrival_date", "deadline"]),
-            "cumulative": pd.DataFrame(cumulative, columns=[
+            "deadlines": Table(deadlines, columns=["file_key", "sheet", "source_row", "arrival_date", "deadline"]),
+            "cumulative": Table(cumulative, columns=[
                 "file_key", "sheet", "source_row", "measure", "measure_vi", "measure_en", "item", "current_value",
                 "earlier_value", "earlier_period"]),
-            "plan_change": pd.DataFrame(plan_change, columns=[
+            "plan_change": Table(plan_change, columns=[
                 "file_key", "sheet", "source_row", "funding_source", "plan_initial_mvnd", "last_year_plan_mvnd",
                 "last_year_period", "plan_change_pct"]),
         }
@@ -260,11 +259,16 @@ class HistoryRules:
         return period, dict(plans)
 
     def check(self, checks: list[FileCheck], context=None) -> None:
-        from khuyencong.rules.gate import SuiteRunner, new_context
+        from khuyencong.rules.fast_gate import runner_for
 
-        runner = SuiteRunner(context if context is not None else new_context(), HISTORY_SUITES, "kc_history")
+        runner = runner_for(context, HISTORY_SUITES, "kc_history")
         runner.check_files(self.frames(checks), checks)
         self.last_results = runner.last_results
+
+
+def _midnight(day: date) -> datetime:
+    """Dates as datetimes, so GX's frame gets a datetime column (as pandas Timestamps did)."""
+    return datetime.combine(day, time())
 
 
 def _max_earlier(earlier: dict[str, tuple[int, list[Report]]], value_of) -> tuple[str, Decimal] | None:
