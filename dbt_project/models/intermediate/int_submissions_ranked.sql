@@ -10,26 +10,34 @@ submissions as (
     select * from {{ ref('stg_raw__submissions') }}
     where unit_id in (select unit_id from {{ ref('stg_reference__units') }})
       and year is not null
-      and period in {{ kc_period_codes() }}  -- a refused file may carry an unreadable period
+
+),
+
+calendar as (
+
+    select * from {{ ref('stg_reference__periods') }}
 
 ),
 
 flagged as (
 
     select
-        submission_id,
-        unit_id,
-        year,
-        period,
-        coalesce(period_months, {{ kc_period_months('period') }}) as period_months,
-        status,
-        file_name,
-        error_count,
-        warning_count,
-        report_date,
-        arrival_date,
-        case when status in ('accepted', 'accepted_with_warnings') then 1 else 0 end as is_accepted_flag
+        submissions.submission_id,
+        submissions.unit_id,
+        submissions.year,
+        submissions.period,
+        coalesce(submissions.period_months, calendar.period_months) as period_months,
+        submissions.status,
+        submissions.file_name,
+        submissions.error_count,
+        submissions.warning_count,
+        submissions.report_date,
+        submissions.arrival_date,
+        case when submissions.status in ('accepted', 'accepted_with_warnings') then 1 else 0 end as is_accepted_flag
     from submissions
+    -- inner: a refused file may carry an unreadable period
+    inner join calendar
+        on submissions.period = calendar.period
 
 ),
 
