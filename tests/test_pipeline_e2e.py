@@ -14,8 +14,9 @@ then, in parallel, on copies of the warehouse after run 3:
             on_failure_callback posts to a local webhook
 and, in this process, the mart gate, which owns what the dbt tests do not (one owner per check):
 `pipeline.gate_marts` on a build database missing a unit in submission_status (coverage), a broken
-reconciliation caught by its owner, the dbt singular test, and not by the gate, and `run_all` with
-`khuyencong.rules.mart_gate.mart_frames` patched to put a percentage out of its bounds.
+reconciliation caught by its owner, the dbt singular test, and not by the gate, and the stages
+(in this process) with `khuyencong.rules.mart_gate.mart_frames` patched to put a percentage out
+of its bounds.
 
 `raw/` is hashed before and after every run: the pipeline never writes it.
 """
@@ -666,9 +667,21 @@ def test_reconciliation_is_owned_by_dbt_not_by_the_gate(scenario, background, tm
     assert not any("reconcil" in check for check in gate["blocking_checks"])
 
 
+def run_stages(settings) -> dict:
+    """The DAG's stages in its order, in this process (so a patch applies); the DAG itself is tested above."""
+    from khuyencong.run import pipeline
+
+    stages = {"check_and_load": pipeline.check_and_load(settings)}
+    if pipeline.needs_build(settings, stages["check_and_load"]):
+        stages["dbt_build"] = pipeline.build_marts(settings)
+        stages["mart_gate"] = pipeline.gate_marts(settings)
+        stages["publish"] = pipeline.publish(settings)
+    return stages
+
+
 @pytest.fixture(scope="module")
 def blocked_pipeline(scenario, background, tmp_path_factory):
-    """run_all (the DAG's stages, no Airflow) with a new valid file and an execution rate out of its bounds."""
+    """The stages with a new valid file and an execution rate out of its bounds (a check GX owns)."""
     from khuyencong.rules import mart_gate
     from khuyencong.run import pipeline
 
@@ -692,7 +705,7 @@ def blocked_pipeline(scenario, background, tmp_path_factory):
             mp.delenv(var, raising=False)
         mp.setattr(mart_gate, "mart_frames", corrupted)
         try:
-            pipeline.run_all(settings)
+            run_stages(settings)
             error = None
         except pipeline.PublicationBlocked as exc:
             error = exc
@@ -701,7 +714,7 @@ def blocked_pipeline(scenario, background, tmp_path_factory):
 
 def test_mart_gate_failure_blocks_publication(blocked_pipeline):
     error, w = blocked_pipeline["error"], blocked_pipeline["warehouse"]
-    assert error is not None, "run_all published although the mart gate failed"
+    assert error is not None, "the stages published although the mart gate failed"
     assert "Mart gate failed" in str(error)
     assert "execution_rate_pct within 0..1000 [1 failing: BAC 2024 6T KCQG]" in str(error)
     assert str(w / "reports" / "mart_gate" / "latest.json") in str(error)
@@ -713,9 +726,7 @@ def test_mart_gate_failure_blocks_publication(blocked_pipeline):
 
 
 def test_next_run_after_a_blocked_publication_publishes(blocked_pipeline):
-    from khuyencong.run import pipeline
-
-    stages = pipeline.run_all(blocked_pipeline["settings"])  # the gate is fixed: mart_frames is the real one
+    stages = run_stages(blocked_pipeline["settings"])  # the gate is fixed: mart_frames is the real one
     assert "publish" in stages
     published = rows(marts(blocked_pipeline["warehouse"] / "khuyencong.duckdb"), "fct_funding")
     assert [r for r in published if r["unit_id"] == "P63-48"]
