@@ -21,3 +21,8 @@
         as date
     )
 {%- endmacro %}
+
+{#- The valid period codes, from the `periods` seed, as a SQL list (`period in {{ kc_period_codes() }}`). -#}
+{% macro kc_period_codes() -%}
+    (select period from {{ ref('periods') }})
+{%- endmacro %}
