@@ -12,8 +12,11 @@ then, in parallel, on copies of the warehouse after run 3:
   dbt-fail  a new valid file and a failing dbt test (KC_DBT_PROJECT_DIR -> a copy of the project with one
             more singular test): `kc run` exits 1, the published file stays byte-identical, the
             on_failure_callback posts to a local webhook
-and, in this process, the mart gate: `pipeline.gate_marts` on a corrupted build database, and the
-stages called one by one with `khuyencong.rules.mart_gate.mart_frames` patched to corrupt a frame.
+and, in this process, the mart gate, which owns what the dbt tests do not (one owner per check):
+`pipeline.gate_marts` on a build database missing a unit in submission_status (coverage), a broken
+reconciliation caught by its owner, the dbt singular test, and not by the gate, and the stages
+(in this process) with `khuyencong.rules.mart_gate.mart_frames` patched to put a percentage out
+of its bounds.
 
 `raw/` is hashed before and after every run: the pipeline never writes it.
 """
@@ -582,14 +585,14 @@ def test_runs_never_write_raw(scenario):
 
 
 def test_gate_marts_blocks_on_a_corrupted_build_db(scenario, background, tmp_path):
+    """Status coverage is the gate's own check: a unit missing from submission_status blocks publication."""
     from khuyencong.run import pipeline
 
     w = copy_warehouse(scenario.warehouse, tmp_path / "wh_corrupt")
     before = published_state(w)
     con = duckdb.connect(str(w / "build.duckdb"))
     changed = con.execute(
-        "UPDATE marts.region_funding SET executed_mvnd = executed_mvnd + 1"
-        " WHERE region_code = 'BAC' AND funding_source = 'KCQG' AND year = 2024 AND period = '6T'").fetchone()[0]
+        "DELETE FROM marts.submission_status WHERE unit_id = 'P63-02' AND year = 2024 AND period = '6T'").fetchone()[0]
     con.close()
     assert changed == 1
     settings = Settings.from_env(scenario.raw, w)
@@ -598,18 +601,46 @@ def test_gate_marts_blocks_on_a_corrupted_build_db(scenario, background, tmp_pat
     message = str(blocked.value)
     result_path = w / "reports" / "mart_gate" / "latest.json"
     assert "publication blocked" in message
-    assert "reconciliation differences are zero" in message
-    assert "BAC 2024 6T KCQG" in message  # the failing item is named
+    assert "every expected unit in submission_status [1 failing: 2024 6T]" in message  # the failing item is named
     assert str(result_path) in message
     result = json.loads(result_path.read_text(encoding="utf-8"))
     assert result["success"] is False
-    assert any("reconciliation differences are zero" in f for f in result["failed"])
+    assert result["failed"] == ["every expected unit in submission_status [1 failing: 2024 6T]"]
+    assert "every expected unit in submission_status" in result["blocking_checks"]
     assert published_state(w) == before
+    # Data Docs says which checks block publication, on the validation page of the failed suite
+    pages = list((w / "reports" / "data_docs" / "validations" / "marts_status_coverage").rglob("*.html"))
+    assert len(pages) == 1
+    assert "every expected unit in submission_status (blocks publication: yes)" in pages[0].read_text(encoding="utf-8")
+
+
+def test_reconciliation_is_owned_by_dbt_not_by_the_gate(scenario, background, tmp_path):
+    """A region total that no longer equals its units fails the dbt singular test; the GX gate does not repeat it."""
+    from dbt_fixtures import run_dbt
+
+    from khuyencong.run import pipeline
+
+    w = copy_warehouse(scenario.warehouse, tmp_path / "wh_unreconciled")
+    con = duckdb.connect(str(w / "build.duckdb"))
+    changed = con.execute(
+        "UPDATE marts.region_funding SET executed_mvnd = executed_mvnd + 1"
+        " WHERE region_code = 'BAC' AND funding_source = 'KCQG' AND year = 2024 AND period = '6T'").fetchone()[0]
+    con.close()
+    assert changed == 1
+    dbt = run_dbt(["test", "--select", "assert_region_funding_equals_sum_of_units",
+                   "assert_region_funding_national_equals_sum_of_regions"],
+                  db_path=w / "build.duckdb", target_dir=tmp_path / "dbt_target", check=False)
+    assert dbt.returncode != 0
+    assert "FAIL 1 assert_region_funding_equals_sum_of_units" in dbt.stdout
+    assert "FAIL 1 assert_region_funding_national_equals_sum_of_regions" in dbt.stdout
+    gate = pipeline.gate_marts(pipeline.Settings.from_env(scenario.raw, w))
+    assert gate["success"] is True and gate["failed"] == []
+    assert not any("reconcil" in check for check in gate["blocking_checks"])
 
 
 @pytest.fixture(scope="module")
 def blocked_pipeline(scenario, background, tmp_path_factory):
-    """The DAG's stages called directly (no Airflow) with a new valid file and a corrupted mart frame."""
+    """The stages with a new valid file and an execution rate out of its bounds (a check GX owns)."""
     from khuyencong.rules import mart_gate
     from khuyencong.run import pipeline
 
@@ -621,11 +652,10 @@ def blocked_pipeline(scenario, background, tmp_path_factory):
     before = published_state(w)
     original = mart_gate.mart_frames
 
-    def corrupted(con):
-        frames = original(con)
-        rec = frames["reconciliation"]
-        first = rec.index[rec["check_name"] == "region = sum of its units (executed_mvnd)"][0]
-        rec.loc[first, "difference"] = 1.0
+    def corrupted(con, seeds=None):
+        frames = original(con, seeds)
+        rates = frames["percentages"]
+        rates.loc[rates.index[rates["item"] == "BAC 2024 6T KCQG"][0], "execution_rate_pct"] = 5000.0
         return frames
 
     settings = Settings.from_env(raw, w)
@@ -648,7 +678,8 @@ def blocked_pipeline(scenario, background, tmp_path_factory):
 def test_mart_gate_failure_blocks_publication(blocked_pipeline):
     error, w = blocked_pipeline["error"], blocked_pipeline["warehouse"]
     assert error is not None, "published although the mart gate failed"
-    assert "Mart gate failed" in str(error) and "reconciliation differences are zero" in str(error)
+    assert "Mart gate failed" in str(error)
+    assert "execution_rate_pct within 0..1000 [1 failing: BAC 2024 6T KCQG]" in str(error)
     assert str(w / "reports" / "mart_gate" / "latest.json") in str(error)
     assert published_state(w) == blocked_pipeline["before"]
     assert not [r for r in rows(marts(w / "khuyencong.duckdb"), "fct_funding") if r["unit_id"] == "P63-48"]

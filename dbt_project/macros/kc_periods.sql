@@ -1,25 +1,14 @@
 {#-
-    Reporting periods: `KH` (start-of-year plan) = 0 months, `<n>T` = n months, `CN` (full year) = 12.
-    Mirrors khuyencong.periods.period_months / era_for.
+    The period calendar (codes, months) and the era boundaries are seeds (`periods`, `eras`),
+    read with ref() by the models; only the date arithmetic lives here.
+    Mirrors khuyencong.periods.period_end.
 -#}
-{% macro kc_period_months(period) -%}
-    case
-        when {{ period }} = 'KH' then 0
-        when {{ period }} = 'CN' then 12
-        else {{ dbt.safe_cast(dbt.replace(period, "'T'", "''"), dbt.type_int()) }}
-    end
-{%- endmacro %}
 
-{#-
-    Era of a period: 63 when the period's last day is on or before 2025-06-30
-    (`KH` counts as 1 January), 34 from the 2025-07-01 merger.
--#}
-{% macro kc_era_for(year, period_months) -%}
+{#- Last day a period covers: the end of its last month; `KH` (0 months) counts as 1 January. -#}
+{% macro kc_period_end(year, period_months) -%}
     case
-        when {{ year }} < 2025 then 63
-        when {{ year }} > 2025 then 34
-        when {{ period_months }} <= 6 then 63
-        else 34
+        when {{ period_months }} = 0 then {{ kc_make_date(year, 1, 1) }}
+        else cast({{ dbt.dateadd('day', '-1', kc_make_date(year, '(' ~ period_months ~ ') + 1', 1)) }} as date)
     end
 {%- endmacro %}
 
@@ -33,7 +22,7 @@
     )
 {%- endmacro %}
 
-{#- The valid period codes (SUBMISSION_SPEC §2), as a SQL list. -#}
+{#- The valid period codes, from the `periods` seed, as a SQL list (`period in {{ kc_period_codes() }}`). -#}
 {% macro kc_period_codes() -%}
-    ('KH', '1T', '2T', '3T', '4T', '5T', '6T', '7T', '8T', '9T', '10T', '11T', 'CN')
+    (select period from {{ ref('periods') }})
 {%- endmacro %}

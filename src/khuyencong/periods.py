@@ -1,4 +1,8 @@
-"""Reporting periods: `KH` (start-of-year plan), `<n>T` (first n months, 1..11), `CN` (full year)."""
+"""Reporting periods (`KH` start-of-year plan, `<n>T` first n months, `CN` full year) and their era.
+
+The period codes, the months each covers and the era boundaries are data: the dbt seeds
+`periods` and `eras`, which dbt and the mart gate read too (`reference.load_calendar`).
+"""
 
 from __future__ import annotations
 
@@ -10,29 +14,29 @@ from functools import lru_cache
 from pathlib import Path
 
 from khuyencong import config
+from khuyencong.reference import Calendar, Era, load_calendar
 
-MERGER_DATE = date(2025, 7, 1)  # the 34 provinces exist from this day
 FIRST_YEAR, LAST_YEAR = 2005, 2100  # report years accepted: the programme's reports start in 2005
-_PERIOD = re.compile(r"^(?:KH|CN|([1-9]|1[01])T)$")
 
 
-def normalise_period(text: str) -> str | None:
-    """`6t`, ` 6 T `, `cn` -> canonical code; None when not a valid period."""
+def period_calendar(seeds: Path | None = None) -> Calendar:
+    # resolved here, not cached as None: a test or an operator may point KC_DBT_PROJECT_DIR at another project
+    return load_calendar(seeds or config.seeds_dir())
+
+
+def normalise_period(text: str, seeds: Path | None = None) -> str | None:
+    """`6t`, ` 6 T `, `cn` -> canonical code; None when not a period of the `periods` seed."""
     code = re.sub(r"\s+", "", str(text)).upper()
-    return code if _PERIOD.match(code) else None
+    return code if code in period_calendar(seeds).period_months else None
 
 
-def period_months(period: str) -> int:
-    if period == "KH":
-        return 0
-    if period == "CN":
-        return 12
-    return int(period[:-1])
+def period_months(period: str, seeds: Path | None = None) -> int:
+    return period_calendar(seeds).period_months[period]
 
 
-def period_end(year: int, period: str) -> date:
-    """Last day the period covers; `KH` counts as 1 January of its year."""
-    months = period_months(period)
+def period_end(year: int, period: str, seeds: Path | None = None) -> date:
+    """Last day the period covers: the end of its last month; `KH` (0 months) counts as 1 January."""
+    months = period_months(period, seeds)
     if months == 0:
         return date(year, 1, 1)
     return date(year, months, calendar.monthrange(year, months)[1])
@@ -43,9 +47,30 @@ def period_start(year: int, period: str) -> date:
     return date(year, 1, 1)
 
 
-def era_for(year: int, period: str) -> int:
-    """63 for periods ending on or before 2025-06-30, 34 after (the 2025 merger)."""
-    return 34 if period_end(year, period) >= MERGER_DATE else 63
+def era_of(year: int, period: str, seeds: Path | None = None) -> Era:
+    """The era whose provinces report the period: the first era not yet ended on the period's last day."""
+    return period_calendar(seeds).era_on(period_end(year, period, seeds))
+
+
+def era_for(year: int, period: str, seeds: Path | None = None) -> int:
+    """63 or 34: which provinces (and unit codes) the period's reports use."""
+    return era_of(year, period, seeds).era
+
+
+def era_span(era: Era, lang: str, seeds: Path | None = None) -> str:
+    """`63 tỉnh (đến 30/06/2025)` / `34 provinces (from 2025-07-01)`: label and dates from the `eras` seed.
+
+    The oldest era also covers the years before it began, so only its end is named.
+    """
+    vi = lang == "vi"
+    label, fmt = (era.label_vi, "%d/%m/%Y") if vi else (era.label_en, "%Y-%m-%d")
+    since, until = (f"{'từ' if vi else 'from'} {era.valid_from:{fmt}}",
+                    f"{'đến' if vi else 'until'} {era.valid_to:{fmt}}" if era.valid_to else "")
+    if era.valid_to is None:
+        return f"{label} ({since})"
+    if era == period_calendar(seeds).eras[0]:
+        return f"{label} ({until})"
+    return f"{label} ({since} {until})"
 
 
 @lru_cache(maxsize=4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -94,4 +95,44 @@ def load_reference(seeds: Path | None = None) -> Reference:
         funding_sources=funding,
         indicators=indicators,
         count_indicators=frozenset(counts),
+    )
+
+
+@dataclass(frozen=True)
+class Era:
+    """An administrative era (seed `eras`): the provinces that existed from `valid_from` to `valid_to`."""
+
+    era: int
+    valid_from: date
+    valid_to: date | None  # None: the current era
+    label_vi: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The period calendar (seed `periods`) and the era boundaries (seed `eras`), the one copy of both."""
+
+    period_months: dict[str, int]  # period code -> months covered, in the seed's order
+    eras: tuple[Era, ...]  # oldest first
+
+    def era_on(self, day: date) -> Era:
+        """The first era not yet ended on `day`: the oldest era also covers the years before it began."""
+        return next(e for e in self.eras if e.valid_to is None or day <= e.valid_to)
+
+
+@lru_cache(maxsize=4)
+def load_calendar(seeds: Path | None = None) -> Calendar:
+    seeds = seeds or config.seeds_dir()
+    eras = sorted(
+        (Era(int(r["era"]), date.fromisoformat(r["valid_from"]),
+             date.fromisoformat(r["valid_to"]) if r["valid_to"] else None, r["label_vi"], r["label_en"])
+         for r in seed_rows("eras.csv", seeds)),
+        key=lambda e: e.valid_from,
+    )
+    if not eras or eras[-1].valid_to is not None:
+        raise ValueError(f"{seeds / 'eras.csv'}: the newest era must have no valid_to")
+    return Calendar(
+        period_months={r["period"]: int(r["months"]) for r in seed_rows("periods.csv", seeds)},
+        eras=tuple(eras),
     )

@@ -1,5 +1,6 @@
 -- Every identified submission (unit, year, period known) ranked among the versions of its report.
--- Order (SUBMISSION_SPEC §4): ngay_lap, then arrival folder, then file name, latest first;
+-- Order (docs/submission-format.md#resubmissions): ngay_lap, then arrival folder,
+-- then file name, latest first;
 -- submission_id only breaks exact ties deterministically.
 -- `accepted_version_rank` ranks accepted versions only, so a refused resubmission never
 -- supersedes an accepted report: the facts use `is_latest_accepted`.
@@ -10,26 +11,35 @@ submissions as (
     select staged.* from {{ ref('stg_raw__submissions') }} as staged
     where staged.unit_id in (select units.unit_id from {{ ref('stg_reference__units') }} as units)
         and staged.year is not null
-        and staged.period in {{ kc_period_codes() }}  -- a refused file may carry an unreadable period
+
+),
+
+calendar as (
+
+    select * from {{ ref('stg_reference__periods') }}
 
 ),
 
 flagged as (
 
     select
-        submission_id,
-        unit_id,
-        year,
-        period,
-        coalesce(period_months, {{ kc_period_months('period') }}) as period_months,
-        status,
-        file_name,
-        error_count,
-        warning_count,
-        report_date,
-        arrival_date,
-        case when status in ('accepted', 'accepted_with_warnings') then 1 else 0 end as is_accepted_flag
+        submissions.submission_id,
+        submissions.unit_id,
+        submissions.year,
+        submissions.period,
+        coalesce(submissions.period_months, calendar.period_months) as period_months,
+        submissions.status,
+        submissions.file_name,
+        submissions.error_count,
+        submissions.warning_count,
+        submissions.report_date,
+        submissions.arrival_date,
+        case when submissions.status in ('accepted', 'accepted_with_warnings') then 1 else 0 end
+            as is_accepted_flag
     from submissions
+    -- inner: a refused file may carry an unreadable period
+    inner join calendar
+        on submissions.period = calendar.period
 
 ),
 

@@ -6,18 +6,26 @@ source as (
 
 ),
 
+successors as (
+
+    select * from {{ ref('stg_reference__units') }}
+
+),
+
 renamed as (
 
     select
 
         ----------  ids
-        from_unit_id,
-        to_unit_id,
+        source.from_unit_id,
+        source.to_unit_id,
 
-        ---------- dates
-        cast(effective_date as date) as effective_date
+        ---------- dates: the succession takes effect when the successor's era begins
+        successors.valid_from as effective_date
 
     from source
+    left join successors
+        on source.to_unit_id = successors.unit_id
 
 )
 

@@ -6,22 +6,30 @@ source as (
 
 ),
 
+eras as (
+
+    select * from {{ ref('stg_reference__eras') }}
+
+),
+
 renamed as (
 
     select
 
         ----------  ids
-        unit_id,
-        cast(era as {{ dbt.type_int() }}) as era,
-        code,
-        name as unit_name,
-        region_code,
+        source.unit_id,
+        cast(source.era as {{ dbt.type_int() }}) as era,
+        source.code,
+        source.name as unit_name,
+        source.region_code,
 
-        ---------- dates
-        cast(valid_from as date) as valid_from,
-        cast(valid_to as date) as valid_to
+        ---------- dates: a unit exists for its era (seed eras, the one copy of the boundary)
+        eras.valid_from,
+        eras.valid_to
 
     from source
+    inner join eras
+        on cast(source.era as {{ dbt.type_int() }}) = eras.era
 
 )
 

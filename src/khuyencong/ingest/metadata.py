@@ -16,7 +16,8 @@ from khuyencong.normalise import normalise_header
 from khuyencong.periods import (
     FIRST_YEAR,
     LAST_YEAR,
-    era_for,
+    era_of,
+    era_span,
     normalise_period,
     period_end,
     period_months,
@@ -226,13 +227,10 @@ class MetadataParser:
         return text.zfill(2) if text.isdigit() and len(text) < 2 else text
 
     def _unit(self, code: str | None, name: str | None, year: int | None, period: str | None, where) -> str | None:
-        era = era_for(year, period) if year and period else None
-        era_text = "" if era is None else (
-            " trong giai đoạn 63 tỉnh (đến 30/06/2025)" if era == 63 else " trong giai đoạn 34 tỉnh (từ 01/07/2025)"
-        )
-        era_en = "" if era is None else (
-            " among the 63 provinces (until 2025-06-30)" if era == 63 else " among the 34 provinces (from 2025-07-01)"
-        )
+        period_era = era_of(year, period) if year and period else None
+        era = period_era.era if period_era else None
+        era_text = "" if period_era is None else f" trong giai đoạn {era_span(period_era, 'vi')}"
+        era_en = "" if period_era is None else f" among the {era_span(period_era, 'en')}"
         if code is None and name is None:
             self.log.add(
                 "F03",

@@ -25,7 +25,7 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
-from khuyencong.periods import FIRST_YEAR, LAST_YEAR
+from khuyencong.periods import FIRST_YEAR, LAST_YEAR, period_calendar
 
 # code -> Vietnamese label printed in header rows (normalise(label) == code)
 LABELS: dict[str, str] = {
@@ -155,7 +155,7 @@ _INSTRUCTIONS_VI = (
     "   Gửi tệp .xlsx này (giữ nguyên tên các sheet), hoặc một tệp .zip gồm các tệp CSV thong_tin.csv, kinh_phi.csv, ket_qua.csv, de_an.csv.",
     "2. Sheet thong_tin: ghi giá trị vào cột B. Bắt buộc: mã đơn vị (hoặc tên đơn vị), năm, kỳ báo cáo, ngày lập.",
     "   Kỳ báo cáo: KH = kế hoạch đầu năm; 6T, 9T = 6, 9 tháng đầu năm (1T..11T); CN = cả năm.",
-    "   Mã đơn vị theo giai đoạn của kỳ báo cáo: đến 30/06/2025 là 63 tỉnh, từ 01/07/2025 là 34 tỉnh.",
+    "   Mã đơn vị theo giai đoạn của kỳ báo cáo: {eras}.",
     "   Ngày lập ghi dạng dd/mm/yyyy. Đơn vị tiền mặc định là triệu đồng; áp dụng cho mọi số tiền trong tệp.",
     "3. Sheet kinh_phi: mỗi nguồn kinh phí một dòng (KCQG, KCĐP, Đối ứng, Khác).",
     "   Số đã phân bổ và thực hiện là số lũy kế từ 01/01. Kế hoạch điều chỉnh để trống nếu không điều chỉnh.",
@@ -179,6 +179,17 @@ _INSTRUCTIONS_EN = (
     "Blank = not reported, '-' = zero; numbers typed as text use '.' for thousands and ',' for decimals. No negative numbers.",
     "Keep the sheet names and the header row (row 1). Deadlines: KH 31 Mar, 6T 15 Jul, 9T 15 Oct, CN 31 Jan next year.",
 )
+
+
+def _eras_text() -> str:
+    """`đến 30/06/2025 là 63 tỉnh, từ 01/07/2025 là 34 tỉnh`, from the `eras` seed."""
+    eras = period_calendar().eras
+    parts = []
+    for era in eras:
+        since, until = f"từ {era.valid_from:%d/%m/%Y}", f"đến {era.valid_to:%d/%m/%Y}" if era.valid_to else ""
+        span = until if era == eras[0] else f"{since} {until}".strip()
+        parts.append(f"{span} là {era.label_vi}")
+    return ", ".join(parts)
 
 
 def write_template(out_path: Path) -> None:
@@ -229,8 +240,9 @@ def write_template(out_path: Path) -> None:
     ws = wb.active
     ws.title = "huong_dan"
     ws.column_dimensions["A"].width = 140
+    eras = _eras_text()
     for i, line in enumerate(_INSTRUCTIONS_VI + _INSTRUCTIONS_EN, start=1):
-        cell = ws.cell(row=i, column=1, value=line)
+        cell = ws.cell(row=i, column=1, value=line.replace("{eras}", eras))
         if i == 1 or line == "ENGLISH SUMMARY":
             cell.font = Font(bold=True, size=12)
 

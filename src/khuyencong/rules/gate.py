@@ -184,6 +184,13 @@ CONTEXT_COLUMNS = {
 }
 
 
+def _data_docs_description(meta: dict) -> str | None:
+    """What Data Docs shows for a mart expectation: the check's name and whether its failure blocks publication."""
+    if "blocks_publication" not in meta:
+        return None  # a file suite: GX's own wording
+    return f"{meta.get('check', '')} (blocks publication: {meta['blocks_publication']})".strip()
+
+
 class GateError(RuntimeError):
     """The gate itself failed (an expectation raised): an error of the run, not of a file."""
 
@@ -212,7 +219,8 @@ class SuiteRunner:
             source = self.context.data_sources.add_pandas(source_name)
         for name, suite in self.suites.items():
             configs = [
-                ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {}))
+                ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {}),
+                                         description=_data_docs_description(e.get("meta", {})))
                 for e in suite.document["expectations"]
             ]
             gx_suite = ExpectationSuite(name=name, expectations=configs, meta=suite.document.get("meta"))

@@ -293,7 +293,7 @@ def gate_marts(settings: Settings) -> dict:
     context = docs_context(settings.warehouse_dir)
     with _lock(settings, "mart_gate"):
         result, gx_results = check_marts(settings.build_db, settings.reports_dir, context,
-                                         expectations_dir=settings.expectations_dir)
+                                         expectations_dir=settings.expectations_dir, seeds_dir=settings.seeds_dir)
     result["data_docs"] = str(publish_results(context, gx_results, settings.warehouse_dir, "marts"))
     if not result["success"]:
         raise PublicationBlocked(
