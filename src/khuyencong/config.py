@@ -45,6 +45,8 @@ class ReadLimits:
     max_uncompressed_bytes: int = 50 * 1024 * 1024
     max_entries: int = 20
     max_rows_per_sheet: int = 10_000
+    max_columns_per_sheet: int = 64  # column BL; the widest sheet of the template has 8
+    max_csv_field_chars: int = 10_000
 
     @classmethod
     def from_env(cls) -> ReadLimits:
@@ -57,4 +59,6 @@ class ReadLimits:
             max_uncompressed_bytes=get("KC_MAX_UNCOMPRESSED_BYTES", d.max_uncompressed_bytes),
             max_entries=get("KC_MAX_ARCHIVE_ENTRIES", d.max_entries),
             max_rows_per_sheet=get("KC_MAX_ROWS_PER_SHEET", d.max_rows_per_sheet),
+            max_columns_per_sheet=get("KC_MAX_COLUMNS_PER_SHEET", d.max_columns_per_sheet),
+            max_csv_field_chars=get("KC_MAX_CSV_FIELD_CHARS", d.max_csv_field_chars),
         )

@@ -9,6 +9,7 @@ Expectations expectations run by `khuyencong.gate` over the rows produced here.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from khuyencong.config import ReadLimits
 from khuyencong.container import RawSheet, Refused, open_container, sheet_code
-from khuyencong.findings import Finding, finding, verdict
+from khuyencong.findings import Finding, could_not_process, finding, verdict
 from khuyencong.model import FundingRow, Metadata, OutcomeRow, ProjectRow, Submission
 from khuyencong.normalise import NumberFormatError, normalise_header, parse_vn_number
 from khuyencong.periods import era_for, normalise_period, period_months
@@ -50,6 +51,7 @@ REQUIRED_COLUMNS = {
 HEADER_SEARCH_ROWS = 10  # a header may sit below a few title rows
 _DATE_TEXT = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _EXCEL_EPOCH = date(1899, 12, 30)
+log = logging.getLogger(__name__)
 _SERIAL_2000, _SERIAL_2101 = 36526, 73051  # Excel date serials of 2000-01-01 and 2101-01-01: a bare 2024 is no date
 
 
@@ -103,12 +105,16 @@ def read_file(
     path = Path(path)
     arrival = arrival_date or arrival_date_from_path(path) or default_arrival_date
     sha = file_sha256(path)
+    reference = reference or load_reference()  # outside the guard: a broken catalogue is no file's fault
     try:
         sheets = open_container(path, limits)
+        parser = _Parser(sheets, arrival, reference)
+        submission = parser.parse()
     except Refused as refused:
         return FileCheck(path, sha, arrival, None, [refused.finding])
-    parser = _Parser(sheets, arrival, reference or load_reference())
-    submission = parser.parse()
+    except Exception as exc:  # noqa: BLE001 - whatever this file's bytes provoke, it is this file's F01
+        log.exception("reading %s failed; refused with F01", path.name)  # a bug stays visible in the logs
+        return FileCheck(path, sha, arrival, None, [could_not_process("read", exc)])
     return FileCheck(path, sha, arrival, submission, parser.findings)
 
 
@@ -122,6 +128,12 @@ def _shown(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _cell_decimal(value: int | float) -> Decimal:
+    """A numeric cell as Excel shows it: 15 significant digits, so a cached 1300.3000000000002 is 1300.3
+    (the float's tail is no data, and would otherwise count as decimal places)."""
+    return Decimal(f"{value:.15g}") if isinstance(value, float) else Decimal(value)
 
 
 def _is_blank(value: object) -> bool:
@@ -224,7 +236,7 @@ class _Parser:
         if isinstance(value, bool) or isinstance(value, (date, datetime, timedelta)):
             parsed = None
         elif isinstance(value, (int, float)):
-            parsed = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+            parsed = _cell_decimal(value)
         else:
             try:
                 parsed = parse_vn_number(str(value))

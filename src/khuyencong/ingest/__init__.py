@@ -1,0 +1,1 @@
+"""Reading submission files: container, pre-flight checks, reader, normalisation."""
