@@ -73,6 +73,14 @@ def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
+def _decimal_places(value: Decimal | None) -> int | None:
+    """Digits after the decimal point, trailing zeros aside (1.50 has 1); never raises for a huge value."""
+    if value is None:
+        return None
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else None
+
+
 def _fraction(value: Decimal | None) -> float | None:
     return None if value is None else float(value - value.to_integral_value(rounding="ROUND_FLOOR"))
 
@@ -85,8 +93,10 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         if value != value:  # NaN
             return ""
-        if value.is_integer():
+        if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
+        if not abs(value) < 1e15:  # inf, or too large to write out digit by digit
+            return f"{value:.15g}"
         return f"{value:.6f}".rstrip("0").rstrip(".")
     return str(value.item() if hasattr(value, "item") else value)
 
@@ -98,10 +108,17 @@ def _fmt_vi(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "dtype"):
         return _fmt(value)
     text = _fmt(value)
+    if "e" in text or "inf" in text:  # 1e+20, inf: no Vietnamese digit grouping
+        return text
     try:
         return format_vn_number(Decimal(text)) if text else text
     except ArithmeticError:
         return text
+
+
+def _places(row, fields: tuple[str, ...]) -> dict[str, int | None]:
+    """`<field>_decimals` for the DECIMAL columns: more places than the column keeps is F05, not rounding."""
+    return {f"{f}_decimals": _decimal_places(getattr(row, f)) for f in fields}
 
 
 def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any]:
@@ -122,6 +139,7 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any
                 "allocated_mvnd": _num(r.allocated_mvnd), "executed_mvnd": _num(r.executed_mvnd),
                 "project_count": _num(r.project_count), "project_count_fraction": _fraction(r.project_count),
                 "plan_effective_mvnd": _num(effective),
+                **_places(r, ("plan_initial_mvnd", "plan_adjusted_mvnd", "allocated_mvnd", "executed_mvnd")),
             })
             plans.setdefault(r.funding_source, (_num(effective), r.sheet, r.row))
         for r in sub.outcomes:
@@ -131,6 +149,7 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any
                 "target_value": _num(r.target_value), "actual_value": _num(r.actual_value),
                 "target_value_fraction": _fraction(r.target_value) if counted else None,
                 "actual_value_fraction": _fraction(r.actual_value) if counted else None,
+                **_places(r, ("target_value", "actual_value")),
             })
         approved: dict[str, float] = {}
         for r in sub.projects:
@@ -139,6 +158,7 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any
                 "funding_source": r.funding_source, "approved_mvnd": _num(r.approved_mvnd),
                 "executed_mvnd": _num(r.executed_mvnd), "beneficiaries": _num(r.beneficiaries),
                 "beneficiaries_fraction": _fraction(r.beneficiaries),
+                **_places(r, ("approved_mvnd", "executed_mvnd")),
             })
             if r.approved_mvnd is not None:
                 approved[r.funding_source] = approved.get(r.funding_source, 0.0) + float(r.approved_mvnd)
@@ -161,14 +181,17 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any
         "funding": frame(funding, [
             "file_key", "sheet", "source_row", "funding_source", "plan_initial_mvnd", "plan_adjusted_mvnd",
             "allocated_mvnd", "executed_mvnd", "project_count", "project_count_fraction", "plan_effective_mvnd",
+            "plan_initial_mvnd_decimals", "plan_adjusted_mvnd_decimals", "allocated_mvnd_decimals",
+            "executed_mvnd_decimals",
         ]),
         "outcomes": frame(outcomes, [
             "file_key", "sheet", "source_row", "indicator_code", "target_value", "actual_value",
-            "target_value_fraction", "actual_value_fraction",
+            "target_value_fraction", "actual_value_fraction", "target_value_decimals", "actual_value_decimals",
         ]),
         "projects": frame(projects, [
             "file_key", "sheet", "source_row", "project_code", "funding_source", "approved_mvnd",
-            "executed_mvnd", "beneficiaries", "beneficiaries_fraction",
+            "executed_mvnd", "beneficiaries", "beneficiaries_fraction", "approved_mvnd_decimals",
+            "executed_mvnd_decimals",
         ]),
         "project_totals": frame(totals, [
             "file_key", "sheet", "source_row", "funding_source", "approved_total_mvnd", "plan_mvnd",
@@ -272,10 +295,13 @@ class FileGate(SuiteRunner):
         super().__init__(context if context is not None else new_context(), FILE_SUITES, "kc_files")
         self.reference = reference or load_reference()
 
-    def expectation_parameters(self) -> dict[str, list[str]]:
+    def expectation_parameters(self) -> dict[str, object]:
+        from khuyencong.warehouse_schema import value_range_parameters
+
         return {
             "funding_sources": sorted(set(self.reference.funding_sources.values())),
             "indicators": sorted(set(self.reference.indicators.values())),
+            **value_range_parameters(),
         }
 
     def check(self, checks: list[FileCheck]) -> None:
