@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import sys
+import tempfile
 import zipfile
 from collections.abc import Callable
 from decimal import Decimal
@@ -51,13 +52,14 @@ def write_zip(path: Path, parts: list[tuple[str, bytes]]) -> Path:
 
 def xlsx_parts(report) -> list[tuple[str, bytes]]:
     """The parts of `report` as an .xlsx, with the timestamped core properties made constant."""
-    tmp = HERE / ".tmp.xlsx"
+    tmp = Path(tempfile.mkdtemp()) / "report.xlsx"
     try:
         report.write_xlsx(tmp)
         with zipfile.ZipFile(tmp) as z:
             parts = [(i.filename, z.read(i)) for i in z.infolist()]
     finally:
         tmp.unlink(missing_ok=True)
+        tmp.parent.rmdir()
     return [(n, CORE_XML if n == "docProps/core.xml" else d) for n, d in parts]
 
 
@@ -92,11 +94,12 @@ def before_sheet_data_end(xml: bytes) -> Callable[[bytes], bytes]:
 
 
 def valid_xlsx_bytes() -> bytes:
-    tmp = HERE / ".tmp2.xlsx"
+    tmp = Path(tempfile.mkdtemp()) / "valid.xlsx"
     try:
         return xlsx()(tmp).read_bytes()
     finally:
         tmp.unlink(missing_ok=True)
+        tmp.parent.rmdir()
 
 
 def funding_csv_with(cell_text: str) -> bytes:
@@ -179,21 +182,19 @@ CORPUS: dict[str, tuple[Callable[[Path], Path], str, str, str, str]] = {
 }
 
 
-def main() -> None:
-    for old in HERE.glob("*.xlsx"):
+def main(out: Path = HERE) -> None:
+    for old in [*out.glob("*.xlsx"), *out.glob("*.zip")]:
         old.unlink()
-    for old in HERE.glob("*.zip"):
-        old.unlink()
-    with (HERE / "expected.csv").open("w", newline="", encoding="utf-8") as f:
+    with (out / "expected.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["file", "rule", "sheet", "row", "column"])
         for name, (build, rule, sheet, row, column) in CORPUS.items():
-            path = build(HERE / name)
+            path = build(out / name)
             size = path.stat().st_size
             assert size < MAX_FILE_BYTES, f"{name}: {size} bytes"
             writer.writerow([name, rule, sheet, row, column])
-    print(f"{len(CORPUS)} files in {HERE}")
+    print(f"{len(CORPUS)} files in {out}")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
