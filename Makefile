@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV = $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN = $(UV) run --frozen --no-sync
 
-.PHONY: setup run test test-all bench bench-read bench-dbt bench-gate sample template docs clean
+.PHONY: setup run test test-all fuzz corpus bench bench-read bench-dbt bench-gate sample template docs clean
 
 .tools/bin/uv:
 	@command -v uv >/dev/null 2>&1 || { $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv; }
@@ -26,6 +26,12 @@ test: setup  ## lint, then the default test suite (slow scale tests excluded)
 
 test-all: setup
 	$(RUN) pytest -q -m ""
+
+fuzz: setup  ## mutate sample files for longer than `make test` does (KC_FUZZ_EXAMPLES, default 2000)
+	KC_FUZZ_PROFILE=fuzz $(RUN) pytest -q tests/test_fuzz_files.py
+
+corpus: setup  ## regenerate the committed hostile corpus tests/hostile/
+	$(RUN) python tests/hostile/make_corpus.py
 
 bench-read: setup  ## read and check the whole sample in-process
 	$(RUN) python benchmarks/bench_read.py raw

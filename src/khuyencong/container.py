@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -48,7 +49,8 @@ def _read_entries(data: bytes, limits: ReadLimits, max_entries: int) -> dict[str
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError,
+            struct.error) as exc:  # NotImplementedError: a central directory asking for zip version 7.5
         raise Refused("Tệp nén bị hỏng, không mở được.", "The archive is corrupt and cannot be opened.", str(exc)) from exc
     if len(infos) > max_entries:
         raise Refused(

@@ -89,6 +89,16 @@ def raw_bytes(data: bytes) -> Callable[[Path], Path]:
     return build
 
 
+def unsupported_zip_version(path: Path) -> Path:
+    """A valid zip whose central directory says it needs zip version 7.5 to extract."""
+    csv_zip()(path)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    data[at + 6:at + 8] = (75).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
 def before_sheet_data_end(xml: bytes) -> Callable[[bytes], bytes]:
     return lambda d: d.replace(b"</sheetData>", xml + b"</sheetData>")
 
@@ -137,6 +147,7 @@ CORPUS: dict[str, tuple[Callable[[Path], Path], str, str, str, str]] = {
     # containers
     "zip_bomb.zip": (csv_zip(add=[("padding.csv", b"\0" * (51 * 1024 * 1024))]), "F01", "", "", ""),
     "too_many_entries.zip": (csv_zip(add=[(f"extra_{i:02}.csv", b"a,b\n") for i in range(20)]), "F01", "", "", ""),
+    "zip_version_unsupported.zip": (unsupported_zip_version, "F01", "", "", ""),
     "nested.zip": (csv_zip(add=[("inner.zip", valid_xlsx_bytes())]), "F01", "", "", ""),
     "billion_laughs.xlsx": (xlsx(add=[("xl/sharedStrings.xml", BILLION_LAUGHS)]), "F01", "", "", ""),
     "encrypted_ole.xlsx": (raw_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088)), "F01", "", "", ""),
