@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV = $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN = $(UV) run --frozen --no-sync
 
-.PHONY: setup run test test-all fuzz corpus bench bench-read bench-dbt bench-gate sample template docs clean
+.PHONY: setup run test test-all fuzz corpus bench bench-read bench-preflight bench-dbt bench-gate sample template docs clean
 
 .tools/bin/uv:
 	@command -v uv >/dev/null 2>&1 || { $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv; }
@@ -35,6 +35,9 @@ corpus: setup  ## regenerate the committed hostile corpus tests/hostile/
 
 bench-read: setup  ## read and check the whole sample in-process
 	$(RUN) python benchmarks/bench_read.py raw
+
+bench-preflight: setup  ## the pre-flight sheet scan stays linear on hostile XML
+	$(RUN) python benchmarks/bench_preflight.py raw
 
 bench-dbt: setup
 	$(RUN) python benchmarks/bench_dbt.py

@@ -93,7 +93,7 @@ def test_the_formula_scan_is_linear_on_unclosed_cells():
     """One formula, then 200 000 `<c r="A1">` that never close: a lazy `(.*?)</c>` regex took minutes
     on a fraction of this; the scan answers with every cell as a formula-less open cell."""
     xml = b'<row r="1"><c r="A1"><f>1</f></c>' + b'<c r="A1">' * 200_000 + b"</row>"
-    assert scan_workbook(workbook(xml), LIMITS) == {"kinh_phi": {(1, 1)}}
+    assert scan_workbook(workbook(xml), ReadLimits()) == {"kinh_phi": {(1, 1)}}
 
 
 def test_the_tag_scan_is_linear_on_unterminated_tags():
@@ -181,3 +181,29 @@ def test_a_workbook_that_calamine_cannot_read_names_the_sheet(tmp_path):
             z.writestr(name, data)
     [f] = read_file(path).findings
     assert (f.rule, f.sheet) == ("F01", "kinh_phi")
+
+
+@pytest.mark.parametrize("xml", [
+    b'<row r="1"><c a="&gt;>" r="XFD1"><v>1</v></c></row>',  # `>` inside an attribute value
+    b'<row r="1"><c a=\' r="A1"\' r="XFD1"><v>1</v></c></row>',  # a decoy r= inside another value
+    b'<row r="1"><c r="A1" r="XFD1"><v>1</v></c></row>',  # repeated: calamine takes the last
+    b'<row r="1"><c r = "XFD1"><v>1</v></c></row>',
+    b'<row r="1"><c r="xfd1"><v>1</v></c></row>',  # calamine reads lower-case references
+])
+def test_references_calamine_would_read_cannot_hide_from_the_scan(xml):
+    assert refusal(xml).value.upper() == "XFD1"
+
+
+def test_cells_behind_a_less_than_sign_still_count():
+    # quick-xml reads `<` inside attribute values: each `<c a="<"/>` is a cell at the next column
+    f = refusal(b'<row r="1">' + b'<c a="<"/>' * 9 + b"</row>")
+    assert (f.row, f.column) == (1, "I")
+
+
+def test_a_row_given_as_a_cell_reference_is_refused_not_raised():
+    assert refusal(b'<row r="A5"><c r="A5"/></row>').rule == "F01"
+
+
+def test_more_cells_than_the_caps_allow_are_refused_before_the_walk():
+    f = refusal(b'<c r="A1"/>' * (100 * 8 + 1))
+    assert "801" in f.value

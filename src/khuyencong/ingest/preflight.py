@@ -20,9 +20,18 @@ from pathlib import PurePosixPath
 from khuyencong.config import ReadLimits
 from khuyencong.container import Refused
 
-# One XML start, end or empty tag; `[^<>]*` stops at the next `<`, which keeps the scan linear.
-_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*+:)?([A-Za-z_][\w.-]*+)([^<>]*+)>")
-_REF_ATTR = re.compile(rb"""(?:^|\s)(r|ref)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+# The tags the walk needs: `</c>` and the start or empty tags c, row, f, v, with any namespace prefix;
+# the regex engine skips every other tag. A tag need not end in `>` here (quick-xml, under calamine,
+# reads `>` and even `<` inside attribute values): every `<c` and `<row` counts, whatever follows.
+# `[^<>]*+` stops at the next angle bracket and names are possessive: no match rescans the part.
+_PREFIX = rb"(?:[A-Za-z_][\w.-]*+:)?"
+_TAG = re.compile(rb"<(?:(/)" + _PREFIX + rb"c|" + _PREFIX + rb"(c|row|f|v))(?![\w.:-])([^<>]*+)(>?)")
+_CELL_TAG = re.compile(rb"<" + _PREFIX + rb"c(?![\w.:-])")
+# Every r= and ref= anywhere in the part, inside other attributes' values too, and repeated ones:
+# calamine takes the last of a repeated attribute, so each must be within the caps.
+_POSITION_ATTR = re.compile(rb"""(?<![\w:.-])(r|ref)\s*=\s*(?:"([^"]*+)"|'([^']*+)')""")
+_PLAIN_CELL_REF = re.compile(rb'(?:^|\s)r="([A-Z]{1,3})([1-9][0-9]{0,8})"')  # what Excel writes: the fast path
+_R_ATTR = re.compile(rb"""(?:^|\s)r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,9})")
 _SHEET_TAG = re.compile(rb"<(?:\w++:)?sheet\b[^<>]*+>")
 _REL_TAG = re.compile(rb"<(?:\w++:)?Relationship\b[^<>]*+>")
@@ -67,6 +76,13 @@ class _SheetScan:
         self.cell: tuple[int, int] | None = None  # open <c>
         self.has_formula = self.has_value = False
         self.gaps: set[tuple[int, int]] = set()
+        self._columns: dict[bytes, int] = {}  # column letters -> index, a few dozen per sheet
+
+    def _column(self, letters: bytes) -> int:
+        index = self._columns.get(letters)
+        if index is None:
+            index = self._columns[letters] = _column_index(letters.decode())
+        return index
 
     def _close_cell(self) -> None:
         if self.cell is not None and self.has_formula and not self.has_value:
@@ -95,62 +111,80 @@ class _SheetScan:
             raise self._refuse(ref, what, row if row >= 1 else None, col)
         return row, col
 
-    def _check_range(self, ref: str, what: tuple[str, str]) -> None:
-        for end in ref.split(":", 1):
-            self._position(end, what)
+    def _check_references(self, xml: bytes) -> None:
+        """Every position the part names, wherever it names it, within the caps (refused otherwise)."""
+        cells = len(_CELL_TAG.findall(xml))
+        if cells > self.limits.max_rows_per_sheet * self.limits.max_columns_per_sheet:
+            raise self._refuse(f"{cells} cells", CELL, None, None)
+        for m in _POSITION_ATTR.finditer(xml):
+            raw = m.group(2) if m.group(2) is not None else m.group(3)
+            value = raw.decode("ascii", errors="replace").strip()
+            if m.group(1) == b"r":
+                if value.isdigit():
+                    self._row_number(value)
+                else:
+                    self._position(value, CELL)
+                continue
+            for part in re.split(r"[:\s]+", value):  # A1:B2, a list of ranges, whole rows or columns
+                if part.isdigit():
+                    self._row_number(part, RANGE)
+                elif part.isalpha() and len(part) <= 3:
+                    if _column_index(part) > self.limits.max_columns_per_sheet:
+                        raise self._refuse(value, RANGE, None, _column_index(part))
+                elif part:
+                    self._position(part, RANGE)
+
+    def _row_number(self, text: str, what: tuple[str, str] = ROW) -> int:
+        text = text.strip()
+        row = int(text) if text.isdigit() and len(text) <= 9 else 0
+        if not 1 <= row <= self.limits.max_rows_per_sheet:
+            raise self._refuse(text, what, row or None, None)
+        return row
 
     def scan(self, xml: bytes) -> set[tuple[int, int]]:
+        self._check_references(xml)
+        # Positions are now known to be within the caps; the walk follows them (and counts the cells
+        # and rows that give none) for the formula gaps and the implicit positions.
         for m in _TAG.finditer(xml):
-            closing, name, rest = m.group(1), m.group(2), m.group(3)
-            empty = rest.endswith(b"/")
-            if closing:
-                if name == b"c":
-                    self._close_cell()
+            closing, name, rest, end = m.groups()
+            if closing:  # </c>
+                self._close_cell()
                 continue
+            empty = not end or rest.endswith(b"/")
             if name == b"c":
                 self._close_cell()
-                ref = self._ref(rest)
-                if ref is None:
-                    self.col += 1
-                    row, col = self.row, self.col
+                plain = _PLAIN_CELL_REF.search(rest)
+                if plain is not None:
+                    row, col = int(plain.group(2)), self._column(plain.group(1))
+                elif (ref := self._ref(rest)) is not None:
+                    row, col = self._position(ref, CELL)
+                else:
+                    row, col = self.row, self.col + 1
                     if col > self.limits.max_columns_per_sheet:
                         raise self._refuse(f"{column_letters(col)}{row}", CELL, row, col)
-                else:
-                    row, col = self._position(ref, CELL)
-                    self.row, self.col = row, col
+                self.row, self.col = row, col
                 if not empty:
                     self.cell, self.has_formula, self.has_value = (row, col), False, False
             elif name == b"row":
                 self._close_cell()
                 ref = self._ref(rest)
-                if ref is None:
-                    self.row += 1
-                elif ref.isdigit() and len(ref) <= 9:
-                    self.row = int(ref)
-                else:
-                    raise self._refuse(ref, ROW, None, None)
-                if not 1 <= self.row <= self.limits.max_rows_per_sheet:
-                    raise self._refuse(str(self.row), ROW, self.row, None)
+                self.row = self._row_number(str(self.row + 1) if ref is None else ref)
                 self.col = 0
             elif name == b"f" and self.cell is not None:
                 self.has_formula = True
             elif name == b"v" and self.cell is not None and not empty:
                 # `<v></v>` holds no value; whatever else follows the tag is the cached value
                 self.has_value = self.has_value or xml[m.end():m.end() + 1] not in (b"<", b"")
-            elif name in (b"dimension", b"mergeCell"):
-                ref = self._ref(rest, attr=b"ref")
-                if ref is not None:
-                    self._check_range(ref, RANGE)
         self._close_cell()
         return self.gaps
 
     @staticmethod
-    def _ref(rest: bytes, attr: bytes = b"r") -> str | None:
-        for m in _REF_ATTR.finditer(rest):
-            if m.group(1) == attr:
-                raw = m.group(2) if m.group(2) is not None else m.group(3)
-                return raw.decode("ascii", errors="replace")
-        return None
+    def _ref(rest: bytes) -> str | None:
+        m = _R_ATTR.search(rest)
+        if m is None:
+            return None
+        raw = m.group(1) if m.group(1) is not None else m.group(2)
+        return raw.decode("ascii", errors="replace")
 
 
 def _sheet_parts(entries: dict[str, bytes]) -> dict[str, str]:
