@@ -112,27 +112,46 @@ class _SheetScan:
         return row, col
 
     def _check_references(self, xml: bytes) -> None:
-        """Every position the part names, wherever it names it, within the caps (refused otherwise)."""
+        """Every position the part names, wherever it names it, within the caps (refused otherwise).
+
+        A malformed position is refused at once; beyond the caps, the furthest row is named (the
+        sheet's length, as the sender sees it), else the furthest column.
+        """
         cells = len(_CELL_TAG.findall(xml))
         if cells > self.limits.max_rows_per_sheet * self.limits.max_columns_per_sheet:
             raise self._refuse(f"{cells} cells", CELL, None, None)
+        last_row, last_col = (0, "", ROW, 0), (0, "", CELL, 0)  # (row, as written, kind, col), (col, ..., row)
         for m in _POSITION_ATTR.finditer(xml):
             raw = m.group(2) if m.group(2) is not None else m.group(3)
             value = raw.decode("ascii", errors="replace").strip()
-            if m.group(1) == b"r":
-                if value.isdigit():
-                    self._row_number(value)
-                else:
-                    self._position(value, CELL)
-                continue
-            for part in re.split(r"[:\s]+", value):  # A1:B2, a list of ranges, whole rows or columns
+            kind = CELL if m.group(1) == b"r" else RANGE
+            parts = [value] if kind is CELL else re.split(r"[:\s]+", value)  # A1:B2, lists, whole rows or columns
+            for part in parts:
+                if not part:
+                    continue
                 if part.isdigit():
-                    self._row_number(part, RANGE)
-                elif part.isalpha() and len(part) <= 3:
-                    if _column_index(part) > self.limits.max_columns_per_sheet:
-                        raise self._refuse(value, RANGE, None, _column_index(part))
-                elif part:
-                    self._position(part, RANGE)
+                    row, col = self._whole_number(part, value, kind), 0
+                elif part.isalpha() and len(part) <= 3 and kind is RANGE:
+                    row, col = 0, _column_index(part)
+                elif (cell := _CELL_REF.fullmatch(part)) is not None:
+                    row, col = int(cell.group(2)), _column_index(cell.group(1))
+                    if row < 1:
+                        raise self._refuse(value, kind, None, col)
+                else:
+                    raise self._refuse(value, kind, None, None)
+                if row > last_row[0]:
+                    last_row = (row, value, ROW if col == 0 and kind is CELL else kind, col)
+                if col > last_col[0]:
+                    last_col = (col, value, kind, row)
+        if last_row[0] > self.limits.max_rows_per_sheet:
+            raise self._refuse(last_row[1], last_row[2], last_row[0], last_row[3] or None)
+        if last_col[0] > self.limits.max_columns_per_sheet:
+            raise self._refuse(last_col[1], last_col[2], last_col[3] or None, last_col[0])
+
+    def _whole_number(self, text: str, value: str, kind: tuple[str, str]) -> int:
+        if len(text) > 9:
+            raise self._refuse(value, kind, None, None)
+        return int(text)
 
     def _row_number(self, text: str, what: tuple[str, str] = ROW) -> int:
         text = text.strip()
