@@ -9,7 +9,6 @@ these tests tie the suites' texts and DuckDB's real behaviour to the same consta
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from decimal import Decimal
 
@@ -18,6 +17,9 @@ import pytest
 from builders import Formula, valid_report
 
 from khuyencong import config
+from khuyencong.gate import COUNT as COUNT_KIND
+from khuyencong.gate import DECIMAL as DECIMAL_KIND
+from khuyencong.gate import VALUE_COLUMNS
 from khuyencong.loader import ensure_raw_schema, load_check
 from khuyencong.warehouse_schema import (
     COUNT,
@@ -30,8 +32,8 @@ from khuyencong.warehouse_schema import (
     value_range_parameters,
 )
 
-# raw table -> the file suite whose frame has the same column names
-SUITES = {"funding_rows": "kinh_phi", "outcome_rows": "ket_qua", "project_rows": "de_an"}
+# raw table -> the gate's frame of the same rows (same column names)
+FRAMES = {"funding_rows": "funding", "outcome_rows": "outcomes", "project_rows": "projects"}
 
 
 def typed_columns(table: str) -> dict[str, str]:
@@ -61,39 +63,32 @@ def test_the_limits_are_what_duckdb_columns_hold():
     assert con.execute("SELECT amount FROM t WHERE amount < 2").fetchone()[0] == Decimal("1.000000")
 
 
-@pytest.mark.parametrize("table", SUITES)
-def test_every_value_column_has_its_range_expectations(table):
-    expectations = suite(SUITES[table])
-    by_column: dict[str, list[dict]] = {}
-    for e in expectations:
-        by_column.setdefault(e["kwargs"].get("column"), []).append(e)
+@pytest.mark.parametrize(("raw_table", "frame"), FRAMES.items())
+def test_every_decimal_and_integer_column_is_checked_as_its_type(raw_table, frame):
+    typed = {c: t for c, t in typed_columns(raw_table).items() if t in (MONEY, QUANTITY, COUNT)}
+    assert typed, raw_table
+    kinds = {field: spec[3] for field, spec in VALUE_COLUMNS[frame].items()}
+    assert kinds == {c: COUNT_KIND if t == COUNT else DECIMAL_KIND for c, t in typed.items()}
+
+
+def test_the_suite_takes_its_limits_from_the_schema():
+    expectations = {e["kwargs"]["column"]: e for e in suite("gia_tri")}
+    decimal, places, count = (expectations[c] for c in ("decimal_value", "decimal_places", "count_value"))
+    assert decimal["kwargs"] == {"column": "decimal_value", "min_value": {"$PARAMETER": "decimal_floor"},
+                                 "max_value": {"$PARAMETER": "decimal_limit"}, "strict_min": True, "strict_max": True}
+    assert places["kwargs"] == {"column": "decimal_places", "max_value": {"$PARAMETER": "decimal_places"}}
+    assert count["kwargs"] == {"column": "count_value", "max_value": {"$PARAMETER": "count_max"}}
+    assert all(e["meta"]["rule"] == "F05" for e in expectations.values())
+    # the texts people read state the same limits as the schema
     exponent = len(str(DECIMAL_LIMIT)) - 1
-    for column, type_ in typed_columns(table).items():
-        if type_ in (MONEY, QUANTITY):
-            [range_] = [e for e in by_column[column] if e["kwargs"].get("max_value") == {"$PARAMETER": "decimal_limit"}]
-            assert range_["kwargs"]["min_value"] == {"$PARAMETER": "decimal_floor"}
-            assert range_["kwargs"]["strict_max"] and range_["kwargs"]["strict_min"]
-            [places] = by_column[f"{column}_decimals"]
-            assert places["kwargs"]["max_value"] == {"$PARAMETER": "decimal_places"}
-            # the texts people read state the same limits
-            assert range_["meta"]["expected"] == f"|x| < 10^{exponent}"
-            assert f"10^{exponent}" in range_["meta"]["message_vi"] and f"10^{exponent}" in range_["meta"]["message_en"]
-            assert places["meta"]["expected"] == f"<= {DECIMAL_SCALE} decimal places"
-            assert f"at most {DECIMAL_SCALE}" in places["meta"]["message_en"]
-            assert f"tối đa {DECIMAL_SCALE}" in places["meta"]["message_vi"]
-            checked = [range_, places]
-        elif type_ == COUNT:
-            [range_] = [e for e in by_column[column] if e["kwargs"].get("max_value") == {"$PARAMETER": "count_max"}]
-            assert range_["meta"]["expected"] == f"<= {COUNT_MAX}"
-            assert f"{COUNT_MAX:,}" in range_["meta"]["message_en"]
-            assert f"{COUNT_MAX:,}".replace(",", ".") in range_["meta"]["message_vi"]
-            checked = [range_]
-        else:
-            continue
-        assert all(e["meta"]["rule"] == "F05" for e in checked)
-    # no literal limit anywhere in the kwargs: they come from the schema as parameters
-    literals = re.compile(r"1e\+?14|100000000000000|2147483647")
-    assert not literals.search(json.dumps([e["kwargs"] for e in expectations]))
+    assert decimal["meta"]["expected"] == f"|x| < 10^{exponent}"
+    assert f"10^{exponent}" in decimal["meta"]["message_vi"] and f"10^{exponent}" in decimal["meta"]["message_en"]
+    assert places["meta"]["expected"] == f"<= {DECIMAL_SCALE} decimal places"
+    assert f"at most {DECIMAL_SCALE}" in places["meta"]["message_en"]
+    assert f"tối đa {DECIMAL_SCALE}" in places["meta"]["message_vi"]
+    assert count["meta"]["expected"] == f"<= {COUNT_MAX}"
+    assert f"{COUNT_MAX:,}" in count["meta"]["message_en"]
+    assert f"{COUNT_MAX:,}".replace(",", ".") in count["meta"]["message_vi"]
 
 
 def test_parameters_are_the_schema_constants():
@@ -138,7 +133,8 @@ def test_decimal_places(check, text, refused):
     assert bool(f05) == refused, c.findings
     if refused:
         [f] = f05
-        assert (f.row, f.column, f.value) == (2, "thuc_hien (E)", str(len(text.split(",")[1])))
+        assert (f.row, f.column, f.value) == (2, "thuc_hien (E)", text.replace(",", "."))
+        assert f"{len(text.split(',')[1])} decimal places" in f.message_en and text in f.message_vi
 
 
 def test_amount_in_dong_keeps_every_dong(check):

@@ -116,16 +116,61 @@ def _fmt_vi(value: Any) -> str:
         return text
 
 
-def _places(row, fields: tuple[str, ...]) -> dict[str, int | None]:
-    """`<field>_decimals` for the DECIMAL columns: more places than the column keeps is F05, not rounding."""
-    return {f"{f}_decimals": _decimal_places(getattr(row, f)) for f in fields}
+# Every figure that goes to a DECIMAL or INTEGER warehouse column, per table: model field -> (column
+# code in the file, Vietnamese, English, kind). The `gia_tri` suite checks them all in one long frame
+# against what the column holds (warehouse_schema.value_range_parameters).
+DECIMAL, COUNT = "decimal", "count"
+VALUE_COLUMNS: dict[str, dict[str, tuple[str, str, str, str]]] = {
+    "funding": {
+        "plan_initial_mvnd": ("ke_hoach_dau_nam", "Kế hoạch đầu năm", "Start-of-year plan", DECIMAL),
+        "plan_adjusted_mvnd": ("ke_hoach_dieu_chinh", "Kế hoạch điều chỉnh", "Adjusted plan", DECIMAL),
+        "allocated_mvnd": ("da_phan_bo", "Kinh phí đã phân bổ", "Allocated amount", DECIMAL),
+        "executed_mvnd": ("thuc_hien", "Kinh phí thực hiện", "Executed amount", DECIMAL),
+        "project_count": ("so_de_an", "Số đề án", "Number of projects", COUNT),
+    },
+    "outcomes": {
+        "target_value": ("ke_hoach", "Chỉ tiêu kế hoạch", "Target", DECIMAL),
+        "actual_value": ("thuc_hien", "Kết quả thực hiện", "Achieved value", DECIMAL),
+    },
+    "projects": {
+        "approved_mvnd": ("kinh_phi_duyet", "Kinh phí duyệt", "Approved amount", DECIMAL),
+        "executed_mvnd": ("kinh_phi_thuc_hien", "Kinh phí thực hiện của đề án", "Project executed amount", DECIMAL),
+        "beneficiaries": ("so_co_so_thu_huong", "Số cơ sở thụ hưởng", "Number of beneficiary establishments", COUNT),
+    },
+}
+
+
+def _exact(value: Decimal, vietnamese: bool = False) -> str:
+    """The figure as read, every digit (850.1234567, 100000000000000); beyond 10^15 in exponent form."""
+    from khuyencong.normalise import format_vn_number
+
+    if not abs(value) < 10**15:
+        return str(value)
+    return format_vn_number(value) if vietnamese else f"{value.normalize():f}"
+
+
+def _values(key: int, table: str, row) -> list[dict]:
+    """One row per figure of a source row, for the `gia_tri` suite; the text is the exact Decimal."""
+    out = []
+    for field_name, (code, vi, en, kind) in VALUE_COLUMNS[table].items():
+        value: Decimal | None = getattr(row, field_name)
+        if value is None:
+            continue
+        out.append({
+            "file_key": key, "sheet": row.sheet, "source_row": row.row, "measure": code,
+            "measure_vi": vi, "measure_en": en, "text": _exact(value), "text_vi": _exact(value, vietnamese=True),
+            "decimal_value": float(value) if kind == DECIMAL else None,
+            "decimal_places": _decimal_places(value) if kind == DECIMAL else None,
+            "count_value": float(value) if kind == COUNT else None,
+        })
+    return out
 
 
 def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any]:
     """One pandas frame per table, rows of every checked file tagged with file_key = index in checks."""
     import pandas as pd
 
-    funding, outcomes, projects, totals = [], [], [], []
+    funding, outcomes, projects, totals, values = [], [], [], [], []
     for key, check in enumerate(checks):
         sub = check.submission
         if sub is None:
@@ -139,8 +184,8 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any
                 "allocated_mvnd": _num(r.allocated_mvnd), "executed_mvnd": _num(r.executed_mvnd),
                 "project_count": _num(r.project_count), "project_count_fraction": _fraction(r.project_count),
                 "plan_effective_mvnd": _num(effective),
-                **_places(r, ("plan_initial_mvnd", "plan_adjusted_mvnd", "allocated_mvnd", "executed_mvnd")),
             })
+            values.extend(_values(key, "funding", r))
             plans.setdefault(r.funding_source, (_num(effective), r.sheet, r.row))
         for r in sub.outcomes:
             counted = r.indicator_code in reference.count_indicators
@@ -149,8 +194,8 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any
                 "target_value": _num(r.target_value), "actual_value": _num(r.actual_value),
                 "target_value_fraction": _fraction(r.target_value) if counted else None,
                 "actual_value_fraction": _fraction(r.actual_value) if counted else None,
-                **_places(r, ("target_value", "actual_value")),
             })
+            values.extend(_values(key, "outcomes", r))
         approved: dict[str, float] = {}
         for r in sub.projects:
             projects.append({
@@ -158,8 +203,8 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any
                 "funding_source": r.funding_source, "approved_mvnd": _num(r.approved_mvnd),
                 "executed_mvnd": _num(r.executed_mvnd), "beneficiaries": _num(r.beneficiaries),
                 "beneficiaries_fraction": _fraction(r.beneficiaries),
-                **_places(r, ("approved_mvnd", "executed_mvnd")),
             })
+            values.extend(_values(key, "projects", r))
             if r.approved_mvnd is not None:
                 approved[r.funding_source] = approved.get(r.funding_source, 0.0) + float(r.approved_mvnd)
         for source, total in sorted(approved.items()):
@@ -181,21 +226,22 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Any
         "funding": frame(funding, [
             "file_key", "sheet", "source_row", "funding_source", "plan_initial_mvnd", "plan_adjusted_mvnd",
             "allocated_mvnd", "executed_mvnd", "project_count", "project_count_fraction", "plan_effective_mvnd",
-            "plan_initial_mvnd_decimals", "plan_adjusted_mvnd_decimals", "allocated_mvnd_decimals",
-            "executed_mvnd_decimals",
         ]),
         "outcomes": frame(outcomes, [
             "file_key", "sheet", "source_row", "indicator_code", "target_value", "actual_value",
-            "target_value_fraction", "actual_value_fraction", "target_value_decimals", "actual_value_decimals",
+            "target_value_fraction", "actual_value_fraction",
         ]),
         "projects": frame(projects, [
             "file_key", "sheet", "source_row", "project_code", "funding_source", "approved_mvnd",
-            "executed_mvnd", "beneficiaries", "beneficiaries_fraction", "approved_mvnd_decimals",
-            "executed_mvnd_decimals",
+            "executed_mvnd", "beneficiaries", "beneficiaries_fraction",
         ]),
         "project_totals": frame(totals, [
             "file_key", "sheet", "source_row", "funding_source", "approved_total_mvnd", "plan_mvnd",
             "approved_vs_plan_diff_pct",
+        ]),
+        "values": frame(values, [
+            "file_key", "sheet", "source_row", "measure", "measure_vi", "measure_en", "text", "text_vi",
+            "decimal_value", "decimal_places", "count_value",
         ]),
     }
 
@@ -209,6 +255,7 @@ CONTEXT_COLUMNS = {
     "deadlines": ["arrival_date", "deadline"],
     "cumulative": ["measure", "measure_vi", "measure_en", "item", "earlier_value", "earlier_period"],
     "plan_change": ["funding_source", "plan_initial_mvnd", "last_year_plan_mvnd", "last_year_period"],
+    "values": ["measure", "measure_vi", "measure_en", "text", "text_vi", "decimal_places"],
 }
 
 
@@ -309,7 +356,7 @@ class FileGate(SuiteRunner):
         self.check_files(build_frames(checks, self.reference), checks, self.expectation_parameters())
 
 
-FILE_SUITES = ("kinh_phi", "ket_qua", "de_an", "de_an_theo_nguon")
+FILE_SUITES = ("kinh_phi", "ket_qua", "de_an", "de_an_theo_nguon", "gia_tri")
 
 
 def _message_fields(row: dict, value_field: str, other_field: str | None, fmt) -> dict[str, str]:
