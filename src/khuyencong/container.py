@@ -169,9 +169,9 @@ def _open_xlsx(data: bytes, limits: ReadLimits) -> list[RawSheet]:
             rows = sheet.to_python(skip_empty_area=False)
             sheets.append(RawSheet(meta.name, rows, gaps.get(meta.name, set())))
         return sheets
-    except Refused:
+    except (Refused, KeyboardInterrupt, SystemExit):
         raise
-    except Exception as exc:  # calamine raises its own error types for every malformed part
+    except BaseException as exc:  # noqa: BLE001 - calamine's own errors, and a Rust panic (a BaseException)
         sheet = None if meta is None else meta.name
         raise Refused(
             "Bảng tính bị hỏng, không đọc được" + (f" (sheet '{sheet}')." if sheet else "."),
