@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV = $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN = $(UV) run --frozen --no-sync
 
-.PHONY: setup run test test-all fuzz bench bench-read bench-dbt bench-gate bench-postgres bench-validate bench-scale sample template docs clean
+.PHONY: setup run test test-all fuzz corpus bench bench-read bench-preflight bench-dbt bench-gate bench-postgres bench-validate bench-scale sample template docs clean
 
 .tools/bin/uv:
 	@command -v uv >/dev/null 2>&1 || { $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv; }
@@ -30,8 +30,17 @@ test: setup  ## lint (ruff, import layers, sqlfluff), then the default test suit
 test-all: setup
 	$(RUN) pytest -q -m ""
 
+fuzz: setup  ## mutate sample files for longer than `make test` does (KC_FUZZ_EXAMPLES, default 2000)
+	KC_FUZZ_PROFILE=fuzz $(RUN) pytest -q tests/test_fuzz_files.py
+
+corpus: setup  ## regenerate the committed hostile corpus tests/hostile/
+	$(RUN) python tests/hostile/make_corpus.py
+
 bench-read: setup  ## read and check the whole sample in-process
 	$(RUN) python benchmarks/bench_read.py raw
+
+bench-preflight: setup  ## the pre-flight sheet scan stays linear on hostile XML
+	$(RUN) python benchmarks/bench_preflight.py raw
 
 bench-dbt: setup
 	$(RUN) python benchmarks/bench_dbt.py

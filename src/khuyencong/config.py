@@ -30,12 +30,16 @@ class ReadLimits:
     max_uncompressed_bytes: int = 50 * 1024 * 1024
     max_entries: int = 20
     max_rows_per_sheet: int = 10_000
+    max_columns_per_sheet: int = 64  # column BL; the widest sheet of the template has 8
+    max_csv_field_chars: int = 10_000
 
     ENV = {
         "max_file_bytes": "KC_MAX_FILE_BYTES",
         "max_uncompressed_bytes": "KC_MAX_UNCOMPRESSED_BYTES",
         "max_entries": "KC_MAX_ARCHIVE_ENTRIES",
         "max_rows_per_sheet": "KC_MAX_ROWS_PER_SHEET",
+        "max_columns_per_sheet": "KC_MAX_COLUMNS_PER_SHEET",
+        "max_csv_field_chars": "KC_MAX_CSV_FIELD_CHARS",
     }
 
     @classmethod

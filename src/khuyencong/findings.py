@@ -7,6 +7,7 @@ what was expected, and a message in Vietnamese and in English.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -95,9 +96,16 @@ def verdict(findings: list[Finding]) -> str:
     return "accepted"
 
 
+_UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
+EXCEPTION_TEXT_CHARS = 300
+
+
 def could_not_process(stage: str, exc: BaseException) -> Finding:
-    """The F01 finding for a file that made a reader, gate or loader fail: what failed, never a traceback."""
-    text = f"{type(exc).__name__}: {exc}"[:300]
+    """The F01 finding for a file that made a reader, gate or loader fail: what failed, never a traceback.
+
+    The exception text can quote the file's own bytes: control and bidi characters become spaces, and it is cut.
+    """
+    text = _UNSAFE_TEXT.sub(" ", f"{type(exc).__name__}: {exc}")[:EXCEPTION_TEXT_CHARS]
     return finding(
         "F01",
         f"Không xử lý được tệp ({stage}): {text}. Hãy lưu lại tệp từ mẫu báo cáo rồi gửi lại.",

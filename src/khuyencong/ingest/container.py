@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -29,9 +30,9 @@ XLSX_MAX_PARTS = 200  # a workbook is a zip of XML parts; Excel writes a dozen o
 class Refused(Exception):
     """The container cannot be read; carries the F01 finding for the sender."""
 
-    def __init__(self, message_vi: str, message_en: str, value: str | None = None):
+    def __init__(self, message_vi: str, message_en: str, value: str | None = None, **where):
         super().__init__(message_en)
-        self.finding: Finding = finding("F01", message_vi, message_en, value=value)
+        self.finding: Finding = finding("F01", message_vi, message_en, value=value, **where)
 
 
 @dataclass
@@ -48,7 +49,8 @@ def _read_entries(data: bytes, limits: ReadLimits, max_entries: int) -> dict[str
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError,
+            struct.error) as exc:  # NotImplementedError: a central directory asking for zip version 7.5
         raise Refused("Tệp nén bị hỏng, không mở được.", "The archive is corrupt and cannot be opened.", str(exc)) from exc
     if len(infos) > max_entries:
         raise Refused(
@@ -138,62 +140,10 @@ def open_container(path: Path, limits: ReadLimits | None = None) -> list[RawShee
 
 # ---------------------------------------------------------------- xlsx
 
-_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
-_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>", re.S)
-_REL_TAG = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>", re.S)
-_ATTR = re.compile(rb'([\w:]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
-_CACHED_VALUE = re.compile(rb"<v>[^<]")  # `<v></v>` and `<v/>` hold no value
-
-
-def _col_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ch - 64)
-    return n
-
-
-def _xml_unescape(raw: bytes) -> str:
-    import html
-
-    return html.unescape(raw.decode("utf-8"))
-
-
-def _attrs(tag: bytes) -> dict[bytes, bytes]:
-    """Attributes of one XML start tag, in any order and with either quote."""
-    return {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in _ATTR.finditer(tag)}
-
-
-def _formula_gaps(entries: dict[str, bytes]) -> dict[str, set[tuple[int, int]]]:
-    """Cells with a formula but no cached value, per sheet name (only scanned when a sheet has formulas)."""
-    sheets_with_formulas = [n for n, c in entries.items() if n.startswith("xl/worksheets/") and b"<f" in c]
-    if not sheets_with_formulas:
-        return {}
-    workbook = entries.get("xl/workbook.xml", b"")
-    rels = entries.get("xl/_rels/workbook.xml.rels", b"")
-    targets = {}
-    for tag in _REL_TAG.findall(rels):
-        attrs = _attrs(tag)
-        targets[attrs.get(b"Id", b"")] = attrs.get(b"Target", b"")
-    gaps: dict[str, set[tuple[int, int]]] = {}
-    for tag in _SHEET_TAG.findall(workbook):
-        attrs = _attrs(tag)
-        name, rid = attrs.get(b"name", b""), attrs.get(b"r:id", b"")
-        target = targets.get(rid, b"").decode()
-        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-        part = str(PurePosixPath(part))
-        if part not in sheets_with_formulas:
-            continue
-        cells = set()
-        for col, row, inner in _CELL.findall(entries[part]):
-            if inner and b"<f" in inner and not _CACHED_VALUE.search(inner):
-                cells.add((int(row), _col_index(col)))
-        if cells:
-            gaps[_xml_unescape(name)] = cells
-    return gaps
-
-
 def _open_xlsx(data: bytes, limits: ReadLimits) -> list[RawSheet]:
     import python_calamine
+
+    from khuyencong.ingest.preflight import scan_workbook
 
     entries = _read_entries(data, limits, XLSX_MAX_PARTS)
     if "xl/workbook.xml" not in entries:
@@ -204,7 +154,8 @@ def _open_xlsx(data: bytes, limits: ReadLimits) -> list[RawSheet]:
             _refuse_dtd(name, content)
         elif content.startswith(ZIP_MAGICS + (OLE_MAGIC,)) and not name.startswith("xl/embeddings/"):
             raise _nested(name)
-    gaps = _formula_gaps(entries)
+    gaps = scan_workbook(entries, limits)  # before calamine sizes any grid from these references
+    meta = None
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = []
@@ -218,10 +169,15 @@ def _open_xlsx(data: bytes, limits: ReadLimits) -> list[RawSheet]:
             rows = sheet.to_python(skip_empty_area=False)
             sheets.append(RawSheet(meta.name, rows, gaps.get(meta.name, set())))
         return sheets
-    except Refused:
+    except (Refused, KeyboardInterrupt, SystemExit):
         raise
-    except Exception as exc:  # calamine raises its own error types for every malformed part
-        raise Refused("Bảng tính bị hỏng, không đọc được.", "The workbook is corrupt and cannot be read.", type(exc).__name__) from exc
+    except BaseException as exc:  # noqa: BLE001 - calamine's own errors, and a Rust panic (a BaseException)
+        sheet = None if meta is None else meta.name
+        raise Refused(
+            "Bảng tính bị hỏng, không đọc được" + (f" (sheet '{sheet}')." if sheet else "."),
+            "The workbook is corrupt and cannot be read" + (f" (sheet '{sheet}')." if sheet else "."),
+            type(exc).__name__, sheet=sheet,
+        ) from exc
 
 
 def _too_many_rows(sheet: str, rows: int, limits: ReadLimits) -> Refused:
@@ -253,15 +209,9 @@ def _nested(name: str) -> Refused:
     )
 
 
-def _csv_rows(text: str) -> list[list[object]]:
-    import csv
-
-    head = "\n".join(text.split("\n", 10)[:10])  # a title line may have no separator at all
-    delimiter = ";" if head.count(";") > head.count(",") else ","
-    return [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
-
-
 def _open_csv_zip(data: bytes, limits: ReadLimits) -> list[RawSheet]:
+    from khuyencong.ingest.preflight import csv_rows
+
     entries = _read_entries(data, limits, limits.max_entries)
     sheets = []
     for name, content in sorted(entries.items()):
@@ -280,9 +230,9 @@ def _open_csv_zip(data: bytes, limits: ReadLimits) -> list[RawSheet]:
             raise Refused(
                 f"Tệp '{name}' không phải văn bản UTF-8, UTF-16 (có BOM) hoặc Windows-1258.",
                 f"'{name}' is not text in UTF-8, UTF-16 with BOM or Windows-1258.",
-                name,
+                name, sheet=path.stem,
             ) from exc
-        rows = _csv_rows(text)
+        rows = csv_rows(text, name, path.stem, limits)
         if len(rows) > limits.max_rows_per_sheet:
             raise _too_many_rows(path.stem, len(rows), limits)
         sheets.append(RawSheet(path.stem, rows))

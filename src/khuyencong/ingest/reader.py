@@ -10,10 +10,12 @@ negative/fractional, F06, F07, W01, W04) are Great Expectations expectations run
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import date
 from pathlib import Path
 
 from khuyencong.config import ReadLimits
+from khuyencong.findings import could_not_process
 from khuyencong.ingest.container import RawSheet, Refused, open_container, sheet_code
 from khuyencong.ingest.metadata import MetadataParser
 from khuyencong.ingest.rows import RowParser
@@ -29,6 +31,7 @@ from khuyencong.ingest.tables import (
 from khuyencong.model import FileCheck, Submission
 from khuyencong.reference import Reference, load_reference
 
+log = logging.getLogger(__name__)
 
 def arrival_date_from_path(path: Path) -> date | None:
     """`raw/2024-07-10/x.xlsx` arrived on 2024-07-10; None when the folder is not a date."""
@@ -61,12 +64,16 @@ def read_file(
     path = Path(path)
     arrival = arrival_date or arrival_date_from_path(path) or default_arrival_date
     sha = file_sha256(path)
+    reference = reference or load_reference()  # outside the guard: a broken catalogue is no file's fault
     try:
         sheets = open_container(path, limits)
+        parser = _Parser(sheets, arrival, reference)
+        submission = parser.parse()
     except Refused as refused:
         return FileCheck(path, sha, arrival, None, [refused.finding])
-    parser = _Parser(sheets, arrival, reference or load_reference())
-    submission = parser.parse()
+    except Exception as exc:  # noqa: BLE001 - whatever this file's bytes provoke, it is this file's F01
+        log.exception("reading %s failed; refused with F01", path.name)  # a bug stays visible in the logs
+        return FileCheck(path, sha, arrival, None, [could_not_process("read", exc)])
     return FileCheck(path, sha, arrival, submission, parser.findings)
 
 

@@ -15,6 +15,12 @@ from khuyencong.normalise import NumberFormatError, parse_vn_number
 from khuyencong.reference import Reference
 
 
+def _cell_decimal(value: int | float) -> Decimal:
+    """A numeric cell as Excel shows it: 15 significant digits, so a cached 1300.3000000000002 is 1300.3
+    (the float's tail is no data, and would otherwise count as decimal places)."""
+    return Decimal(f"{value:.15g}") if isinstance(value, float) else Decimal(value)
+
+
 class RowParser:
     def __init__(self, ref: Reference, log: FindingLog, money_factor: Decimal):
         self.ref = ref
@@ -39,7 +45,7 @@ class RowParser:
         if isinstance(value, bool) or isinstance(value, (date, datetime, timedelta)):
             parsed = None
         elif isinstance(value, (int, float)):
-            parsed = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+            parsed = _cell_decimal(value)
         else:
             try:
                 parsed = parse_vn_number(str(value))

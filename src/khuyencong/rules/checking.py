@@ -33,16 +33,8 @@ def undated_folder(path: Path) -> object:
 
 
 def _read_one(path: Path, **kwargs) -> FileCheck:
-    try:
-        return read_file(path, **kwargs)
-    except (MemoryError, RecursionError, ValueError, TypeError, ArithmeticError, LookupError, OSError,
-            UnicodeError, AttributeError, AssertionError) as exc:
-        log.exception("reading %s failed; refused with F01", path.name)
-        try:
-            sha = file_sha256(path)
-        except OSError:
-            raise exc from None  # the file itself is gone: not a problem of its content
-        return FileCheck(path, sha, kwargs.get("arrival_date"), None, [could_not_process("read", exc)])
+    """`read_file` (which turns whatever one file provokes into that file's F01), picklable for the pool."""
+    return read_file(path, **kwargs)
 
 
 #: from this many files on, the reading runs in a process pool over both cores

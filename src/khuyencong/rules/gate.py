@@ -74,6 +74,14 @@ def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
+def _decimal_places(value: Decimal | None) -> int | None:
+    """Digits after the decimal point, trailing zeros aside (1.50 has 1); never raises for a huge value."""
+    if value is None:
+        return None
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else None
+
+
 def _fraction(value: Decimal | None) -> float | None:
     return None if value is None else float(value - value.to_integral_value(rounding="ROUND_FLOOR"))
 
@@ -86,8 +94,10 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         if value != value:  # NaN
             return ""
-        if value.is_integer():
+        if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
+        if not abs(value) < 1e15:  # inf, or too large to write out digit by digit
+            return f"{value:.15g}"
         return f"{value:.6f}".rstrip("0").rstrip(".")
     return str(value.item() if hasattr(value, "item") else value)
 
@@ -99,15 +109,67 @@ def _fmt_vi(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "dtype"):
         return _fmt(value)
     text = _fmt(value)
+    if "e" in text or "inf" in text:  # 1e+20, inf: no Vietnamese digit grouping
+        return text
     try:
         return format_vn_number(Decimal(text)) if text else text
     except ArithmeticError:
         return text
 
 
+# Every figure that goes to a DECIMAL or INTEGER warehouse column, per table: model field -> (column
+# code in the file, Vietnamese, English, kind). The `gia_tri` suite checks them all in one long frame
+# against what the column holds (warehouse.schema.value_range_parameters).
+DECIMAL, COUNT = "decimal", "count"
+VALUE_COLUMNS: dict[str, dict[str, tuple[str, str, str, str]]] = {
+    "funding": {
+        "plan_initial_mvnd": ("ke_hoach_dau_nam", "Kế hoạch đầu năm", "Start-of-year plan", DECIMAL),
+        "plan_adjusted_mvnd": ("ke_hoach_dieu_chinh", "Kế hoạch điều chỉnh", "Adjusted plan", DECIMAL),
+        "allocated_mvnd": ("da_phan_bo", "Kinh phí đã phân bổ", "Allocated amount", DECIMAL),
+        "executed_mvnd": ("thuc_hien", "Kinh phí thực hiện", "Executed amount", DECIMAL),
+        "project_count": ("so_de_an", "Số đề án", "Number of projects", COUNT),
+    },
+    "outcomes": {
+        "target_value": ("ke_hoach", "Chỉ tiêu kế hoạch", "Target", DECIMAL),
+        "actual_value": ("thuc_hien", "Kết quả thực hiện", "Achieved value", DECIMAL),
+    },
+    "projects": {
+        "approved_mvnd": ("kinh_phi_duyet", "Kinh phí duyệt", "Approved amount", DECIMAL),
+        "executed_mvnd": ("kinh_phi_thuc_hien", "Kinh phí thực hiện của đề án", "Project executed amount", DECIMAL),
+        "beneficiaries": ("so_co_so_thu_huong", "Số cơ sở thụ hưởng", "Number of beneficiary establishments", COUNT),
+    },
+}
+
+
+def _exact(value: Decimal, vietnamese: bool = False) -> str:
+    """The figure as read, every digit (850.1234567, 100000000000000); beyond 10^15 in exponent form."""
+    from khuyencong.normalise import format_vn_number
+
+    if not abs(value) < 10**15:
+        return str(value)
+    return format_vn_number(value) if vietnamese else f"{value.normalize():f}"
+
+
+def _values(key: int, table: str, row) -> list[dict]:
+    """One row per figure of a source row, for the `gia_tri` suite; the text is the exact Decimal."""
+    out = []
+    for field_name, (code, vi, en, kind) in VALUE_COLUMNS[table].items():
+        value: Decimal | None = getattr(row, field_name)
+        if value is None:
+            continue
+        out.append({
+            "file_key": key, "sheet": row.sheet, "source_row": row.row, "measure": code,
+            "measure_vi": vi, "measure_en": en, "text": _exact(value), "text_vi": _exact(value, vietnamese=True),
+            "decimal_value": float(value) if kind == DECIMAL else None,
+            "decimal_places": _decimal_places(value) if kind == DECIMAL else None,
+            "count_value": float(value) if kind == COUNT else None,
+        })
+    return out
+
+
 def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Table]:
     """One table per table name, rows of every checked file tagged with file_key = index in checks."""
-    funding, outcomes, projects, totals = [], [], [], []
+    funding, outcomes, projects, totals, values = [], [], [], [], []
     for key, check in enumerate(checks):
         sub = check.submission
         if sub is None:
@@ -122,6 +184,7 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Tab
                 "project_count": _num(r.project_count), "project_count_fraction": _fraction(r.project_count),
                 "plan_effective_mvnd": _num(effective),
             })
+            values.extend(_values(key, "funding", r))
             plans.setdefault(r.funding_source, (_num(effective), r.sheet, r.row))
         for r in sub.outcomes:
             counted = r.indicator_code in reference.count_indicators
@@ -131,6 +194,7 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Tab
                 "target_value_fraction": _fraction(r.target_value) if counted else None,
                 "actual_value_fraction": _fraction(r.actual_value) if counted else None,
             })
+            values.extend(_values(key, "outcomes", r))
         approved: dict[str, float] = {}
         for r in sub.projects:
             projects.append({
@@ -139,6 +203,7 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Tab
                 "executed_mvnd": _num(r.executed_mvnd), "beneficiaries": _num(r.beneficiaries),
                 "beneficiaries_fraction": _fraction(r.beneficiaries),
             })
+            values.extend(_values(key, "projects", r))
             if r.approved_mvnd is not None:
                 approved[r.funding_source] = approved.get(r.funding_source, 0.0) + float(r.approved_mvnd)
         for source, total in sorted(approved.items()):
@@ -169,6 +234,10 @@ def build_frames(checks: list[FileCheck], reference: Reference) -> dict[str, Tab
             "file_key", "sheet", "source_row", "funding_source", "approved_total_mvnd", "plan_mvnd",
             "approved_vs_plan_diff_pct",
         ]),
+        "values": Table(values, columns=[
+            "file_key", "sheet", "source_row", "measure", "measure_vi", "measure_en", "text", "text_vi",
+            "decimal_value", "decimal_places", "count_value",
+        ]),
     }
 
 
@@ -181,6 +250,7 @@ CONTEXT_COLUMNS = {
     "deadlines": ["arrival_date", "deadline"],
     "cumulative": ["measure", "measure_vi", "measure_en", "item", "earlier_value", "earlier_period"],
     "plan_change": ["funding_source", "plan_initial_mvnd", "last_year_plan_mvnd", "last_year_period"],
+    "values": ["measure", "measure_vi", "measure_en", "text", "text_vi", "decimal_places"],
 }
 
 
@@ -276,10 +346,13 @@ class FileGate(SuiteRunner):
         super().__init__(context if context is not None else new_context(), FILE_SUITES, "kc_files", directory)
         self.reference = reference or load_reference()
 
-    def expectation_parameters(self) -> dict[str, list[str]]:
+    def expectation_parameters(self) -> dict[str, object]:
+        from khuyencong.warehouse.schema import value_range_parameters
+
         return {
             "funding_sources": sorted(set(self.reference.funding_sources.values())),
             "indicators": sorted(set(self.reference.indicators.values())),
+            **value_range_parameters(),
         }
 
     def check(self, checks: list[FileCheck]) -> None:
@@ -287,7 +360,7 @@ class FileGate(SuiteRunner):
         self.check_files(build_frames(checks, self.reference), checks, self.expectation_parameters())
 
 
-FILE_SUITES = ("kinh_phi", "ket_qua", "de_an", "de_an_theo_nguon")
+FILE_SUITES = ("kinh_phi", "ket_qua", "de_an", "de_an_theo_nguon", "gia_tri")
 
 
 def _message_fields(row: dict, value_field: str, other_field: str | None, fmt) -> dict[str, str]:

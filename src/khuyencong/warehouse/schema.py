@@ -9,8 +9,24 @@ Money columns are DECIMAL(20, 6) million VND, so sums reconcile exactly.
 
 from __future__ import annotations
 
-MONEY = "DECIMAL(20, 6)"
-QUANTITY = "DECIMAL(20, 6)"
+# The value columns' types, and what they can hold: the gate refuses (F05) any figure beyond
+# these before it reaches the load (`value_range_parameters`, used by the expectation suites).
+DECIMAL_PRECISION, DECIMAL_SCALE = 20, 6  # million VND to the đồng
+MONEY = f"DECIMAL({DECIMAL_PRECISION}, {DECIMAL_SCALE})"
+QUANTITY = MONEY
+COUNT = "INTEGER"
+DECIMAL_LIMIT = 10 ** (DECIMAL_PRECISION - DECIMAL_SCALE)  # |value| must stay below it
+COUNT_MAX = 2**31 - 1  # DuckDB INTEGER
+
+
+def value_range_parameters() -> dict[str, float | int]:
+    """GX expectation parameters (`{"$PARAMETER": name}` in expectations/*.json) for the column ranges."""
+    return {
+        "decimal_limit": float(DECIMAL_LIMIT),  # exact in a float; a value that rounds to it is refused
+        "decimal_floor": -float(DECIMAL_LIMIT),
+        "decimal_places": DECIMAL_SCALE,
+        "count_max": COUNT_MAX,
+    }
 
 RAW_TABLES: dict[str, str] = {
     "submissions": """
@@ -54,7 +70,7 @@ RAW_TABLES: dict[str, str] = {
         plan_adjusted_mvnd  {MONEY},
         allocated_mvnd      {MONEY},
         executed_mvnd       {MONEY},
-        project_count       INTEGER
+        project_count       {COUNT}
     """,
     "outcome_rows": f"""
         submission_id   VARCHAR NOT NULL,
@@ -76,7 +92,7 @@ RAW_TABLES: dict[str, str] = {
         approved_mvnd   {MONEY},
         executed_mvnd   {MONEY},
         status          VARCHAR,
-        beneficiaries   INTEGER
+        beneficiaries   {COUNT}
     """,
     "findings": """
         submission_id  VARCHAR NOT NULL,
