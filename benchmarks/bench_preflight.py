@@ -48,7 +48,7 @@ def main(raw: Path) -> None:
             print(f"  {len(xml) / 1e6:7.2f} MB  {seconds * 1000:8.1f} ms  {seconds / (len(xml) / 1e6) * 1000:7.1f} ms/MB")
     workbooks = sorted(raw.glob("*/*.xlsx"))
     if workbooks:
-        from khuyencong.reader import read_file
+        from khuyencong.ingest.reader import read_file
 
         scan = read = 0.0
         for path in workbooks:

@@ -32,7 +32,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from khuyencong.checking import check_files
+
+from khuyencong.rules.checking import check_files
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI_MEMORY_BYTES = 2 * 1024**3  # the CLI checks a sample file in ~1.5 GB of address space (GX, pandas, DuckDB)

@@ -13,9 +13,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from khuyencong.checking import check_files
 
 from khuyencong.config import ReadLimits
+from khuyencong.rules.checking import check_files
 
 CORPUS = Path(__file__).resolve().parent / "hostile"
 EXPECTED = list(csv.DictReader((CORPUS / "expected.csv").open(encoding="utf-8")))

@@ -13,12 +13,12 @@ import zipfile
 
 import pytest
 from builders import valid_report
-from khuyencong.container import Refused
-from khuyencong.reader import read_file
 
 from khuyencong import reader
 from khuyencong.config import ReadLimits
+from khuyencong.ingest.container import Refused
 from khuyencong.ingest.preflight import column_letters, csv_rows, scan_workbook
+from khuyencong.ingest.reader import read_file
 
 LIMITS = ReadLimits(max_rows_per_sheet=100, max_columns_per_sheet=8, max_csv_field_chars=50)
 
@@ -160,7 +160,7 @@ def test_any_exception_while_parsing_a_file_is_its_f01(tmp_path, monkeypatch, ca
         raise RuntimeError("boom\x1b[31m \u202e" + "x" * 5000)
 
     monkeypatch.setattr(reader._Parser, "parse", broken)
-    with caplog.at_level(logging.ERROR, logger="khuyencong.reader"):
+    with caplog.at_level(logging.ERROR, logger="khuyencong.ingest.reader"):
         check = read_file(path)
     [f] = check.findings
     assert check.status == "rejected" and check.submission is None and f.rule == "F01"

@@ -15,12 +15,12 @@ from decimal import Decimal
 import duckdb
 import pytest
 from builders import Formula, valid_report
-from khuyencong.gate import COUNT as COUNT_KIND
-from khuyencong.gate import DECIMAL as DECIMAL_KIND
-from khuyencong.gate import VALUE_COLUMNS
-from khuyencong.loader import ensure_raw_schema, load_check
 
 from khuyencong import config
+from khuyencong.rules.gate import COUNT as COUNT_KIND
+from khuyencong.rules.gate import DECIMAL as DECIMAL_KIND
+from khuyencong.rules.gate import VALUE_COLUMNS
+from khuyencong.warehouse.loader import ensure_raw_schema, load_check
 from khuyencong.warehouse.schema import (
     COUNT,
     COUNT_MAX,

@@ -18,7 +18,7 @@ import re
 from pathlib import PurePosixPath
 
 from khuyencong.config import ReadLimits
-from khuyencong.container import Refused
+from khuyencong.ingest.container import Refused
 
 # The tags the walk needs: `</c>` and the start or empty tags c, row, f, v, with any namespace prefix;
 # the regex engine skips every other tag. A tag need not end in `>` here (quick-xml, under calamine,

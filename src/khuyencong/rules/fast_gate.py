@@ -45,7 +45,9 @@ def _missing(value: Any) -> bool:
 def _between(row: dict, kw: dict) -> bool:
     value = row[kw["column"]]
     low, high = kw.get("min_value"), kw.get("max_value")
-    return (low is None or value >= low) and (high is None or value <= high)
+    above = low is None or (value > low if kw.get("strict_min") else value >= low)
+    below = high is None or (value < high if kw.get("strict_max") else value <= high)
+    return above and below
 
 
 def _in_set(row: dict, kw: dict) -> bool:
@@ -69,7 +71,8 @@ class _Kind:
 
 KINDS: dict[str, _Kind] = {
     "expect_column_values_to_be_between": _Kind(
-        frozenset({"column"}), frozenset({"min_value", "max_value"}), lambda kw: [kw["column"]]),
+        frozenset({"column"}), frozenset({"min_value", "max_value", "strict_min", "strict_max"}),
+        lambda kw: [kw["column"]]),
     "expect_column_values_to_be_in_set": _Kind(
         frozenset({"column", "value_set"}), frozenset(), lambda kw: [kw["column"]]),
     "expect_column_pair_values_a_to_be_greater_than_b": _Kind(
