@@ -1,4 +1,4 @@
-"""Builders for KC-1 submission files (SUBMISSION_SPEC.md), for the reader tests.
+"""Builders for KC-1 submission files (docs/submission-format.md), for the reader tests.
 
 `valid_report()` is a complete, valid report of Hà Nội (01) for 2024 6T, money in
 triệu đồng. Every `with_*`/`without_*` method returns a modified copy, so a test

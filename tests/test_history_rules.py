@@ -1,4 +1,4 @@
-"""History-aware warnings (SUBMISSION_SPEC.md section 5): W02 cumulative figure fell, W03 plan ±50% on
+"""History-aware warnings (docs/submission-format.md#rules): W02 cumulative figure fell, W03 plan ±50% on
 last year, W06 late; against files loaded in an earlier run (`HistoryRules.from_connection`) and
 against earlier files of the same batch, and through `kc validate --warehouse`.
 

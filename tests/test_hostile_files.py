@@ -1,6 +1,6 @@
 """Hostile files: each is refused with F01 by `read_file`, quickly, without crashing or exhausting memory.
 
-SUBMISSION_SPEC.md rule F01: wrong container, corrupt, encrypted, too large,
+docs/submission-format.md#rules, F01: wrong container, corrupt, encrypted, too large,
 undecodable text. `khuyencong.ingest.container` caps or refuses everything before a parser
 sees it; these tests build the attacks byte by byte.
 """

@@ -1,4 +1,4 @@
-"""Property tests of the text rules (SUBMISSION_SPEC.md sections 2 and 3): numbers, headers, decoding."""
+"""Property tests of the text rules (docs/submission-format.md#how-names-are-matched and #numbers-dates-and-text): numbers, headers, decoding."""
 
 from __future__ import annotations
 

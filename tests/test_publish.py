@@ -1,7 +1,7 @@
 """Atomic publication (`khuyencong.warehouse.publish.publish_marts`) with BI readers in other processes.
 
-DESIGN.md: "Readers read the published file, which is replaced atomically, so a BI query never
-sees a half-built or failed load." Two reader processes query the published file in a loop while
+docs/architecture.md#single-writer-atomic-publication: the published file is replaced atomically,
+so a BI query never sees a half-built or failed load. Two reader processes query the published file in a loop while
 the test publishes a new version: one holds a single read-only connection (a BI tool left open),
 one opens a fresh read-only connection for every query (a dashboard refresh). The build databases
 are made here (a `marts` schema is all publish reads), big enough that publishing takes a while.

@@ -1,4 +1,4 @@
-"""Every reader and file-gate rule of SUBMISSION_SPEC.md section 5, through the real reader + GX gate.
+"""Every reader and file-gate rule of docs/submission-format.md#rules, through the real reader + GX gate.
 
 Each rule has failing and passing cases built from `builders.valid_report()` with
 exactly one thing broken; a failing case asserts the rule, the sheet, the row, the

@@ -25,7 +25,7 @@ FIELDS = ["ma_don_vi", "ten_don_vi", "nam", "ky_bao_cao", "ngay_lap", "don_vi_ti
 
 
 def normalise(text: object) -> str:
-    """SUBMISSION_SPEC.md section 2, written out independently of the reader."""
+    """docs/submission-format.md#sheets-and-columns, written out independently of the reader."""
     t = unicodedata.normalize("NFD", unicodedata.normalize("NFC", str(text))).replace("đ", "d").replace("Đ", "D")
     t = "".join(c for c in t if not unicodedata.combining(c)).lower()
     return re.sub(r"[^a-z0-9]+", "_", t).strip("_")

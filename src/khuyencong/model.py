@@ -1,4 +1,4 @@
-"""The typed content of one accepted-shape submission (SUBMISSION_SPEC.md section 2).
+"""The typed content of one accepted-shape submission (docs/submission-format.md#sheets-and-columns).
 
 Money is in million VND (`_mvnd`), already converted with the file's `don_vi_tien`,
 as `Decimal` so sums reconcile exactly. Every row keeps its source sheet and row

@@ -1,4 +1,4 @@
-"""Open a submission container safely: `.xlsx` workbook or `.zip` of CSVs (SUBMISSION_SPEC.md section 1).
+"""Open a submission container safely: `.xlsx` workbook or `.zip` of CSVs (docs/submission-format.md#sending-a-file).
 
 Everything a hostile file could use is capped or refused before any parser sees it
 (rule F01): the file size, the number of archive entries, the real (not declared)

@@ -1,4 +1,4 @@
-"""The blank KC-1 workbook that provinces fill in (SUBMISSION_SPEC.md), and shared labels.
+"""The blank KC-1 workbook that provinces fill in (docs/submission-format.md#sheets-and-columns), and shared labels.
 
 `write_template(out_path)` writes an .xlsx with the sheets
 

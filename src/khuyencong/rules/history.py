@@ -44,7 +44,7 @@ class Report:
     outcomes: dict[str, Decimal | None] = field(default_factory=dict)  # indicator -> actual
 
     @property
-    def version(self) -> tuple:  # SUBMISSION_SPEC section 4: ngay_lap, then arrival folder, then file name
+    def version(self) -> tuple:  # docs/submission-format.md#resubmissions: ngay_lap, then arrival folder, then file name
         return (self.report_date, self.arrival, Path(self.path).name)
 
 
