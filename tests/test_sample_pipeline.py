@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from khuyencong.pipeline import Settings, run_all
-from khuyencong.sample import INVALID_SAMPLE_FILES
+from khuyencong_sample.generate import INVALID_SAMPLE_FILES
 
 RAW = Path(__file__).resolve().parents[1] / "raw"
 

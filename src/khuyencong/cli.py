@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"template written: {args.out}")
         return 0
     if args.command == "sample":
-        from khuyencong.sample import write_sample
+        from khuyencong_sample.generate import write_sample
 
         written = write_sample(args.out)
         print(f"{len(written)} sample files written under {args.out}")
