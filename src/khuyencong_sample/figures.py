@@ -107,6 +107,7 @@ class SampleFile:
     data: bytes | None = None  # filled by write_sample / render
     mutate: str | None = None  # name of the deliberate defect
     note: str = ""
+    original: str | None = None  # duplicate: the relpath of the file it copies byte for byte
 
     @property
     def arrival(self) -> date:
@@ -340,32 +341,65 @@ class _Generator:
         alloc6[largest] += NATIONAL_KCQG_ALLOCATED_2024_6T - sum(alloc6.values())
         for uid in ids:
             for year in (2023, 2024, 2025):
-                uy = self.years[(uid, year)]
                 periods = [p for p in ("6T", "9T", "CN") if year != 2023 or p == "CN"]
                 if year == 2025:
                     periods = ["6T", "9T"]
-                for s, plan in uy.plan.items():
-                    prev_a, prev_e = Decimal(0), Decimal(0)
-                    for p in periods:
-                        eff = uy.adjusted.get(s, plan) if p != "6T" else plan
-                        lo, hi = {"6T": (0.3, 0.6), "9T": (0.6, 0.85), "CN": (0.93, 1.0)}[p]
-                        elo, ehi = {"6T": (0.35, 0.8), "9T": (0.6, 0.92), "CN": (0.95, 1.0)}[p]
-                        step = _ONE if s == "KCQG" else _MILLI
-                        a = min(eff, max(prev_a, _q(float(eff) * rng.uniform(lo, hi), step)))
-                        if s == "KCQG" and year == 2024 and p == "6T":
-                            a = alloc6[uid]
-                            assert a <= plan
-                        e = min(a, max(prev_e, _q(float(a) * rng.uniform(elo, ehi), _MILLI)))
-                        uy.cum.setdefault(p, {})[s] = (a if s in ("KCQG", "KCDP") else None, e)
-                        prev_a, prev_e = a, e
-                prev = {c: 0 for c in uy.targets}
-                for p in periods:
-                    lo, hi = {"6T": (0.25, 0.55), "9T": (0.6, 0.85), "CN": (0.92, 1.12)}[p]
-                    cur = {c: max(prev[c], round(t * rng.uniform(lo, hi))) for c, t in uy.targets.items()}
-                    uy.actual[p] = cur
-                    prev = cur
-        # W01: Lạng Sơn 2023 executed more local funds than planned
-        uy = self.years[("P63-20", 2023)]
+                self._cumulate(uid, year, periods, alloc6[uid] if year == 2024 else None)
+        self.exceed_local_plan("P63-20", 2023)  # W01: Lạng Sơn 2023 executed more local funds than planned
+
+    def _cumulate(self, uid: str, year: int, periods: list[str], kcqg_allocated_6t: Decimal | None) -> None:
+        """Cumulative allocated/executed amounts and outcomes per period, never falling from one period to the next."""
+        rng = self.rng
+        uy = self.years[(uid, year)]
+        for s, plan in uy.plan.items():
+            prev_a, prev_e = Decimal(0), Decimal(0)
+            for p in periods:
+                eff = uy.adjusted.get(s, plan) if p != "6T" else plan
+                lo, hi = {"6T": (0.3, 0.6), "9T": (0.6, 0.85), "CN": (0.93, 1.0)}[p]
+                elo, ehi = {"6T": (0.35, 0.8), "9T": (0.6, 0.92), "CN": (0.95, 1.0)}[p]
+                step = _ONE if s == "KCQG" else _MILLI
+                a = min(eff, max(prev_a, _q(float(eff) * rng.uniform(lo, hi), step)))
+                if s == "KCQG" and p == "6T" and kcqg_allocated_6t is not None:
+                    a = kcqg_allocated_6t
+                    assert a <= plan
+                e = min(a, max(prev_e, _q(float(a) * rng.uniform(elo, ehi), _MILLI)))
+                uy.cum.setdefault(p, {})[s] = (a if s in ("KCQG", "KCDP") else None, e)
+                prev_a, prev_e = a, e
+        prev = {c: 0 for c in uy.targets}
+        for p in periods:
+            lo, hi = {"6T": (0.25, 0.55), "9T": (0.6, 0.85), "CN": (0.92, 1.12)}[p]
+            cur = {c: max(prev[c], round(t * rng.uniform(lo, hi))) for c, t in uy.targets.items()}
+            uy.actual[p] = cur
+            prev = cur
+
+    def add_year(self, year: int) -> None:
+        """Figures of an earlier programme year for the 63 provinces, drawn from `self.rng`.
+
+        Each plan is within -12%..+10% of the following year's, so no start-of-year
+        plan moves by more than 50% (no W03) and the series stay plausible.
+        """
+        rng = self.rng
+        for u in self.u63:
+            uid, p = u.unit_id, self.profiles[u.unit_id]
+            following = self.years[(uid, year + 1)].plan
+            plan = {s: _q(float(v) * rng.uniform(0.88, 1.1) / (10 if s == "KCQG" else 1)) * (10 if s == "KCQG" else 1)
+                    for s, v in following.items()}
+            adjusted = {}
+            if rng.random() < 0.22:
+                adjusted["KCDP"] = _q(float(plan["KCDP"]) * rng.uniform(1.03, 1.15))
+            has_projects = not adjusted and rng.random() < 0.65
+            targets = {c: max(1, round(_INDICATOR_BASE[c] * p.scale * rng.uniform(0.85, 1.2))) for c in p.indicators}
+            uy = _UnitYear(plan, adjusted, has_projects, {}, {}, targets, {}, [])
+            if has_projects:
+                self._projects(uid, year, uy)
+            else:
+                uy.project_counts = {s: (rng.randint(1, 4) if s in ("KCQG", "KCDP") else None) for s in plan}
+            self.years[(uid, year)] = uy
+            self._cumulate(uid, year, ["6T", "9T", "CN"], None)
+
+    def exceed_local_plan(self, uid: str, year: int) -> None:
+        """W01: the unit's full-year local (KCĐP) spending is 4% over its effective plan."""
+        uy = self.years[(uid, year)]
         eff = uy.adjusted.get("KCDP", uy.plan["KCDP"])
         uy.cum["CN"]["KCDP"] = (eff, _q(float(eff) * 1.04, _MILLI))
 
