@@ -62,6 +62,14 @@ def _m_duplicate_kcqg(report: Report, sf: SampleFile) -> None:
     report.kinh_phi.insert(1, row)
 
 
+# the fatal rule each defect triggers (raw_*: the bytes are broken, not the content)
+RULE_OF_DEFECT = {
+    "raw_xls": "F01", "raw_truncated_zip": "F01", "missing_kinh_phi": "F02", "missing_thuc_hien": "F02",
+    "unknown_code": "F03", "era63_unit_in_era34": "F03", "period_13t": "F04", "date_after_arrival": "F04",
+    "english_decimal": "F05", "negative": "F05", "unknown_source": "F06", "unknown_indicator": "F06",
+    "duplicate_kcqg": "F07",
+}
+
 MUTATIONS = {
     "missing_kinh_phi": _m_missing_kinh_phi,
     "missing_thuc_hien": _m_missing_thuc_hien,

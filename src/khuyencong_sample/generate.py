@@ -20,14 +20,16 @@ the counts a run over it must find.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import random
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from khuyencong.periods import era_for
-from khuyencong_sample.corruptors import MUTATIONS, _w04
+from khuyencong.periods import deadline, era_for, period_end
+from khuyencong_sample.corruptors import MUTATIONS, RULE_OF_DEFECT, _w04
 from khuyencong_sample.figures import (
     _MILLI,
     PERIODS_BY_YEAR,
@@ -144,13 +146,27 @@ def _draft(fig: ReportFigures, report_date: date, floor: ReportFigures | None) -
     return replace(fig, report_date=report_date, funding=tuple(funding), outcomes=outcomes)
 
 
-def build_sample(seed: int = SEED) -> list[SampleFile]:
-    """The sample plan: every file `write_sample` writes, with its intended figures."""
+def build_sample(seed: int = SEED, scale: int = 1) -> list[SampleFile]:
+    """The sample plan: every file `write_sample` writes, with its intended figures, sorted by path."""
+    if scale < 1:
+        raise ValueError(f"scale must be at least 1, not {scale}")
     g = _Generator(seed)
     g.build_profiles()
     g.build_plans()
     g.build_cumulative()
+    files = _base_files(g, seed)
+    if scale > 1:
+        files += _scaled_files(g, seed, scale, len(files))
+    seen: set[str] = set()
+    for sf in files:
+        assert sf.relpath not in seen, sf.relpath
+        seen.add(sf.relpath)
+    files.sort(key=lambda f: f.relpath)
+    return files
 
+
+def _base_files(g: _Generator, seed: int) -> list[SampleFile]:
+    """The committed sample (scale 1): 2023 CN to 2025 9T with the hand-placed special files."""
     invalid_related = {(uid, y, p): date.fromisoformat(path[:10]) for path, _, _, uid, y, p, _ in _INVALID_SPECS if uid}
     warning_by_key = {(uid, y, p): (path, rule, cont) for path, (rule, uid, y, p, cont) in _WARNING_SPECS.items()}
     dup_path, dup_orig = next(iter(DUPLICATE_SAMPLE_FILES.items()))
@@ -206,55 +222,263 @@ def build_sample(seed: int = SEED) -> list[SampleFile]:
                     files.append(SampleFile(old_path, "superseded", None, _draft(fig, old_date, floor), old,
                                             note=f"superseded by {path}"))
                 if key == _DUPLICATE_OF:
-                    files.append(SampleFile(dup_path, "duplicate", None, fig, rendering, note=f"copy of {path}"))
+                    files.append(SampleFile(dup_path, "duplicate", None, fig, rendering, note=f"copy of {path}",
+                                            original=path))
 
-    # deliberately invalid extra files
     for path, rule, kind, uid, year, period, cont in _INVALID_SPECS:
-        arrival = date.fromisoformat(path[:10])
-        if kind == "raw_xls":
-            junk = random.Random(f"{seed}:{path}").randbytes(3000)
-            files.append(SampleFile(path, "invalid", rule, None, None,
-                                    data=b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + junk,
-                                    note="legacy .xls (BIFF) workbook"))
-            continue
-        if uid is None:
-            continue
-        unit = g.units[uid]
-        report_date = arrival - timedelta(days=1)
-        fig = g.figures(uid, year, period, report_date)
-        rendering = _with_timestamp(g.rendering(unit, name_only_ok=False, container=cont), report_date)
-        rendering = replace(rendering, identify="both" if kind != "unknown_code" else "code", name_text=None)
-        if kind == "era63_unit_in_era34":
-            # Hà Giang's 9T figures, sent under its old code after the merger
-            files.append(SampleFile(path, "invalid", rule, fig, rendering, note="code 02 does not exist after 2025-07-01"))
-        elif kind == "raw_truncated_zip":
-            sf = SampleFile(path, "invalid", rule, fig, replace(rendering, container="zip"))
-            full = render(sf)
-            sf.data = full[: len(full) // 2]
-            sf.note = "truncated zip"
-            files.append(sf)
-        else:
-            files.append(SampleFile(path, "invalid", rule, fig, rendering, mutate=kind))
-
-    seen: set[str] = set()
-    for sf in files:
-        assert sf.relpath not in seen, sf.relpath
-        seen.add(sf.relpath)
-    files.sort(key=lambda f: f.relpath)
+        files.append(_invalid_file(g, seed, path, rule, kind, uid, year, period, cont))
     return files
 
 
+def _invalid_file(g: _Generator, seed: int, path: str, rule: str, kind: str, uid: str | None,
+                  year: int, period: str, container: str) -> SampleFile:
+    """One deliberately refused file: broken bytes, or a report of `uid` with the defect `kind`."""
+    arrival = date.fromisoformat(path[:10])
+    if kind == "raw_xls":
+        junk = random.Random(f"{seed}:{path}").randbytes(3000)
+        return SampleFile(path, "invalid", rule, None, None,
+                          data=b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + junk,
+                          note="legacy .xls (BIFF) workbook")
+    unit = g.units[uid]
+    report_date = arrival - timedelta(days=1)
+    fig = g.figures(uid, year, period, report_date)
+    rendering = _with_timestamp(g.rendering(unit, name_only_ok=False, container=container), report_date)
+    rendering = replace(rendering, identify="both" if kind != "unknown_code" else "code", name_text=None)
+    if kind == "era63_unit_in_era34":
+        # Hà Giang's 9T figures, sent under its old code after the merger
+        return SampleFile(path, "invalid", rule, fig, rendering, note="code 02 does not exist after 2025-07-01")
+    if kind == "raw_truncated_zip":
+        sf = SampleFile(path, "invalid", rule, fig, replace(rendering, container="zip"))
+        full = render(sf)
+        sf.data = full[: len(full) // 2]
+        sf.note = "truncated zip"
+        return sf
+    return SampleFile(path, "invalid", rule, fig, rendering, mutate=kind)
 
-def write_sample(out_dir: Path, *, seed: int = SEED) -> list[Path]:
+
+# ============================================================ scale N > 1 (docs/sample-and-scale.md)
+
+EARLIEST_YEAR = 2010  # the reader refuses report years before 2010 (F04)
+_FIRST_BASE_YEAR = min(PERIODS_BY_YEAR)
+_EXTRA_PERIODS = ("KH", "6T", "9T", "CN")
+# the defects of the extra years, taken in turn (7 a year, as the committed sample refuses 13 of 495 files)
+_EXTRA_DEFECTS = ("raw_xls", "missing_kinh_phi", "unknown_code", "period_13t", "english_decimal", "unknown_source",
+                  "duplicate_kcqg", "raw_truncated_zip", "missing_thuc_hien", "date_after_arrival", "negative",
+                  "unknown_indicator")
+_DEFECTS_PER_YEAR = 7
+_WARNINGS_PER_YEAR = ("W01", "W04", "W05", "W06", "W06")
+_RESUBMISSIONS_PER_YEAR = 3
+_CONTAINER_OF_DEFECT = {"raw_xls": "bytes", "raw_truncated_zip": "zip", "english_decimal": "zip",
+                        "missing_thuc_hien": "zip"}
+FILES_PER_EXTRA_YEAR = len(_EXTRA_PERIODS) * 63 + _DEFECTS_PER_YEAR + _RESUBMISSIONS_PER_YEAR + 1  # + a duplicate
+
+
+def extra_years(scale: int, base_count: int) -> list[int]:
+    """The programme years added before the committed sample's: enough for `scale` x its files, back to 2010."""
+    wanted = round((scale - 1) * base_count / FILES_PER_EXTRA_YEAR)
+    available = _FIRST_BASE_YEAR - EARLIEST_YEAR
+    return [_FIRST_BASE_YEAR - 1 - i for i in range(min(wanted, available))]
+
+
+def _scaled_files(g: _Generator, seed: int, scale: int, base_count: int) -> list[SampleFile]:
+    """Earlier programme years (each with the sample's mix), then more versions of their reports."""
+    years = extra_years(scale, base_count)
+    for year in years:  # newest first: each year's plans derive from the following year's
+        _with_stream(g, f"{seed}:figures:{year}").add_year(year)
+    files: list[SampleFile] = []
+    plain: list[tuple[SampleFile, int]] = []  # main files that may get more versions, and the versions they have
+    for year in years:
+        year_files, year_plain = _year_files(_with_stream(g, f"{seed}:files:{year}"), seed, year)
+        files += year_files
+        plain += year_plain
+    missing = scale * base_count - base_count - len(files) - sum(n for _, n in plain)
+    extra = max(0, missing)
+    first = 0  # number of the first version of the next report, counted over all extra versions
+    for i, (main, n) in enumerate(plain):  # spread the missing files evenly over the plain reports
+        n += (i + 1) * extra // len(plain) - i * extra // len(plain)
+        if n:
+            gy = _with_stream(g, f"{seed}:versions:{main.relpath}")
+            files += _earlier_versions(gy, seed, main, n, first)
+            first += n
+    return files
+
+
+def _with_stream(g: _Generator, name: str) -> _Generator:
+    """`g` drawing from its own random stream: the committed sample's draws stay untouched."""
+    other = copy.copy(g)
+    other.rng = random.Random(name)
+    return other
+
+
+def _year_files(gy: _Generator, seed: int, year: int) -> tuple[list[SampleFile], list[tuple[SampleFile, int]]]:
+    """One extra programme year: 4 reports x 63 provinces, 7 refused, 5 warned, 3 resubmitted, 1 duplicate."""
+    rng = gy.rng
+    index = _FIRST_BASE_YEAR - 1 - year
+    defects = [_EXTRA_DEFECTS[(index * _DEFECTS_PER_YEAR + i) % len(_EXTRA_DEFECTS)] for i in range(_DEFECTS_PER_YEAR)]
+    with_projects = sorted(u.unit_id for u in gy.u63 if gy.years[(u.unit_id, year)].has_projects)
+    w04_unit = rng.choice(with_projects)
+    others = rng.sample([u.unit_id for u in gy.u63 if u.unit_id != w04_unit],
+                        _DEFECTS_PER_YEAR + len(_WARNINGS_PER_YEAR) - 1 + _RESUBMISSIONS_PER_YEAR + 1)
+    defect_keys = {}
+    for kind, uid in zip(defects, others):
+        periods = _EXTRA_PERIODS[1:] if kind == "english_decimal" else _EXTRA_PERIODS  # KH has no executed amount
+        defect_keys[(uid, rng.choice(periods))] = kind
+    rest = others[_DEFECTS_PER_YEAR:]
+    warnings = {(w04_unit, "9T"): "W04"}
+    for rule, uid in zip(_WARNINGS_PER_YEAR[:1] + _WARNINGS_PER_YEAR[2:], rest):
+        warnings[(uid, "CN" if rule == "W01" else rng.choice(_EXTRA_PERIODS))] = rule
+    rest = rest[len(_WARNINGS_PER_YEAR) - 1:]
+    resubmitted = {(uid, rng.choice(_EXTRA_PERIODS)) for uid in rest[:_RESUBMISSIONS_PER_YEAR]}
+    duplicated = (rest[_RESUBMISSIONS_PER_YEAR], rng.choice(_EXTRA_PERIODS))
+    for (uid, _), rule in warnings.items():
+        if rule == "W01":
+            gy.exceed_local_plan(uid, year)
+
+    files: list[SampleFile] = []
+    invalid_arrival: dict[tuple[str, str], date] = {}
+    for (uid, period), kind in sorted(defect_keys.items()):
+        container = _CONTAINER_OF_DEFECT.get(kind, "xlsx")
+        arrival = deadline(year, period) - timedelta(days=rng.randint(5, 12))
+        invalid_arrival[(uid, period)] = arrival
+        name = gy.file_name(gy.units[uid], year, period, "zip" if container == "zip" else "xlsx")
+        if kind == "raw_xls":
+            name = name.rsplit(".", 1)[0] + ".xls"
+        files.append(_invalid_file(gy, seed, f"{arrival.isoformat()}/{name}", RULE_OF_DEFECT[kind], kind, uid,
+                                   year, period, container))
+
+    plain: list[tuple[SampleFile, int]] = []
+    for period in _EXTRA_PERIODS:
+        for unit in gy.u63:
+            key = (unit.unit_id, period)
+            rule = warnings.get(key)
+            rendering = gy.rendering(unit)
+            if rule == "W06":
+                arrival = deadline(year, period) + timedelta(days=rng.randint(3, 20))
+            elif key in invalid_arrival:  # the corrected file comes after the refused attempt
+                arrival = invalid_arrival[key] + timedelta(days=3)
+            else:
+                arrival = gy.arrival(year, period)
+            path = f"{arrival.isoformat()}/{gy.file_name(unit, year, period, rendering.container)}"
+            report_date = arrival - timedelta(days=2) if rule == "W06" else gy.report_date(year, period, arrival)
+            fig = gy.figures(unit.unit_id, year, period, report_date)
+            if rule in ("W04", "W05"):
+                rendering = replace(rendering, identify="both", name_text=None)
+            if rule == "W05":  # the name of the next province in the list, under this one's code
+                other = gy.u63[(gy.u63.index(unit) + 1) % len(gy.u63)]
+                rendering = replace(rendering, name_text=other.name)
+            sf = SampleFile(path, "main", rule, _w04(fig) if rule == "W04" else fig,
+                            _with_timestamp(rendering, report_date))
+            files.append(sf)
+            if rule is None and key not in invalid_arrival:
+                plain.append((sf, 1 if key in resubmitted else 0))
+            if key == duplicated:
+                copy_path = f"{(arrival + timedelta(days=rng.randint(2, 5))).isoformat()}/{path.split('/', 1)[1]}"
+                files.append(SampleFile(copy_path, "duplicate", None, sf.figures, sf.rendering,
+                                        note=f"copy of {path}", original=path))
+    return files, plain
+
+
+# among the extra versions, in turn: a refused attempt, a late one, a byte-identical re-send
+# (the committed sample's proportions: 13 refused, 7 warned, 1 duplicate in 495 files)
+_REFUSED_EVERY, _LATE_EVERY, _RESENT_EVERY = 38, 70, 500
+
+
+def _earlier_versions(gy: _Generator, seed: int, main: SampleFile, count: int, first: int) -> list[SampleFile]:
+    """`count` earlier, superseded versions of `main`, each sent by the office before the final one.
+
+    Every version sorts before the final one (SUBMISSION_SPEC section 4: report date,
+    then arrival, then file name: " (ban N)" sorts before the final name's "."), and
+    none is below the previous period's figures (no W02). Version number `first + i`
+    decides, in turn, whether it is a refused attempt, a late draft (W06) or re-sent twice.
+    """
+    fig, final = main.figures, main.rendering
+    year, period, uid = fig.year, fig.period, fig.unit.unit_id
+    earliest = period_end(year, period) + timedelta(days=1 if period != "KH" else 20)
+    prior = {"CN": "9T", "9T": "6T"}.get(period)
+    floor = gy.figures(uid, year, prior, fig.report_date) if prior else None
+    stem, ext = main.relpath.split("/", 1)[1].rsplit(".", 1)
+    rng = gy.rng
+    out = []
+    for i in range(1, count + 1):
+        number = first + i - 1
+        arrival = main.arrival - timedelta(days=rng.randint(0, max(0, (main.arrival - earliest).days)))
+        name = f"{stem} (ban {i}).{ext}"
+        if number % _REFUSED_EVERY == _REFUSED_EVERY // 2:
+            kind = _EXTRA_DEFECTS[number // _REFUSED_EVERY % len(_EXTRA_DEFECTS)]
+            if kind == "english_decimal" and period == "KH":  # KH has no executed amount to mistype
+                kind = "negative"
+            container = _CONTAINER_OF_DEFECT.get(kind, final.container)
+            if kind == "raw_xls":
+                name = f"{stem} (ban {i}).xls"
+            elif container != final.container:
+                name = f"{stem} (ban {i}).{container}"
+            out.append(_invalid_file(gy, seed, f"{arrival.isoformat()}/{name}", RULE_OF_DEFECT[kind], kind, uid,
+                                     year, period, container))
+            continue
+        report_date = min(fig.report_date, max(earliest, arrival - timedelta(days=rng.randint(0, 3))))
+        rule = None
+        if number % _LATE_EVERY == _LATE_EVERY // 2 and fig.report_date > earliest:
+            # written before the final version but sent after the deadline: late, and still superseded
+            rule = "W06"
+            report_date = min(report_date, fig.report_date - timedelta(days=1))
+            arrival = deadline(year, period) + timedelta(days=rng.randint(3, 20))
+        rendering = _with_timestamp(gy.rendering(fig.unit, container=final.container), report_date)
+        draft = SampleFile(f"{arrival.isoformat()}/{name}", "superseded", rule, _draft(fig, report_date, floor),
+                           rendering, note=f"superseded by {main.relpath}")
+        out.append(draft)
+        if number % _RESENT_EVERY == _RESENT_EVERY // 2:
+            again = f"{(arrival + timedelta(days=rng.randint(1, 3))).isoformat()}/{name}"
+            out.append(SampleFile(again, "duplicate", None, draft.figures, rendering, note=f"copy of {draft.relpath}",
+                                  original=draft.relpath))
+    return out
+
+
+# ============================================================ expected counts
+
+
+def manifest(plan: list[SampleFile]) -> dict:
+    """What a run over the plan must find: files, verdicts, duplicates, rows per raw table, rules."""
+    loaded = [sf for sf in plan if sf.role in ("main", "superseded")]
+    rules: dict[str, int] = {}
+    for sf in plan:
+        if sf.rule:
+            rules[sf.rule] = rules.get(sf.rule, 0) + 1
+    warned = sum(1 for sf in loaded if sf.rule)
+    return {
+        "files": len(plan),
+        "new_files": len(plan) - sum(sf.role == "duplicate" for sf in plan),
+        "accepted": len(loaded) - warned,
+        "accepted_with_warnings": warned,
+        "rejected": sum(sf.role == "invalid" for sf in plan),
+        "duplicates": sum(sf.role == "duplicate" for sf in plan),
+        "superseded": sum(sf.role == "superseded" for sf in plan),
+        "rows": {
+            "funding_rows": sum(len(sf.figures.funding) for sf in loaded),
+            "outcome_rows": sum(len(sf.figures.outcomes) for sf in loaded),
+            "project_rows": sum(len(sf.figures.projects or ()) for sf in loaded),
+        },
+        "rules": dict(sorted(rules.items())),
+        "years": sorted({sf.figures.year for sf in plan if sf.figures}),
+    }
+
+
+def write_sample(out_dir: Path, *, seed: int = SEED, scale: int = 1) -> list[Path]:
     """Write the sample landing zone under `out_dir`; returns the written paths, sorted."""
+    return write_plan(out_dir, build_sample(seed, scale))
+
+
+def write_plan(out_dir: Path, plan: list[SampleFile]) -> list[Path]:
+    """Write the files of a plan (from `build_sample`) under `out_dir`; returns the written paths, sorted."""
     out_dir = Path(out_dir)
     written = []
     by_path: dict[str, bytes] = {}
-    for sf in build_sample(seed):
-        if sf.role == "duplicate":
-            data = by_path[DUPLICATE_SAMPLE_FILES[sf.relpath]]
-        else:
-            data = render(sf)
+    digests: set[bytes] = set()
+    for sf in plan:
+        data = by_path[sf.original] if sf.role == "duplicate" else render(sf)
+        if sf.role != "duplicate":  # only the intended duplicates may share bytes (the counts depend on it)
+            digest = hashlib.sha256(data).digest()
+            assert digest not in digests, f"{sf.relpath} repeats another file's bytes"
+            digests.add(digest)
         by_path[sf.relpath] = data
         target = out_dir / sf.relpath
         target.parent.mkdir(parents=True, exist_ok=True)
