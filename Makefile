@@ -4,8 +4,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV = $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN = $(UV) run --frozen --no-sync
+SCALES ?= 1,10,100
 
-.PHONY: setup run test test-all bench bench-read bench-dbt bench-gate sample template docs clean
+.PHONY: setup run test test-all bench bench-scale bench-read bench-dbt bench-gate sample template docs clean
 
 .tools/bin/uv:
 	@command -v uv >/dev/null 2>&1 || { $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv; }
@@ -38,6 +39,9 @@ bench-gate: setup
 
 bench: setup  ## kc run on the whole sample from empty, then one new file incrementally
 	$(RUN) python benchmarks/bench_run.py
+
+bench-scale: setup  ## kc run at 1x, 10x, 100x the sample (SCALES=1,10 for fewer): stage times, peak RSS, database size
+	$(RUN) python benchmarks/bench_scale.py --scales $(SCALES)
 
 sample: setup  ## regenerate the shipped sample (it is committed under raw/)
 	$(RUN) kc sample --out raw
