@@ -4,6 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV = $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN = $(UV) run --frozen --no-sync
+SCALES ?= 1,10,100
 
 .PHONY: setup run test test-all fuzz corpus bench bench-read bench-preflight bench-dbt bench-gate bench-postgres bench-validate bench-scale sample template docs clean
 
@@ -56,6 +57,9 @@ bench-validate: setup  ## `kc validate FILE` as subprocesses on 10 different fil
 
 bench: setup  ## kc run on the whole sample from empty, then one new file incrementally
 	$(RUN) python benchmarks/bench_run.py
+
+bench-scale: setup  ## kc run at 1x, 10x, 100x the sample (SCALES=1,10 for fewer): stage times, peak RSS, database size
+	$(RUN) python benchmarks/bench_scale.py --scales $(SCALES)
 
 sample: setup  ## regenerate the shipped sample (it is committed under raw/)
 	$(RUN) kc sample --out raw

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from khuyencong.sample import Report, write_xlsx_report
+from khuyencong_sample.writers import Report, write_xlsx_report
 
 
 def new_file(raw: Path) -> Path:

@@ -21,12 +21,10 @@ blank, `Formula("SUM(B2:B3)")` a formula without cached value (or with one:
 
 from __future__ import annotations
 
-import codecs
 import copy
 import csv
 import io
 import re
-import unicodedata
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,13 +33,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from khuyencong_sample.writers import (  # noqa: F401 (cp1258_form: re-exported for the normalise tests)
+    Formula,
+    cp1258_form,
+    encode_text,
+    new_workbook,
+    put_value,
+    workbook_bytes,
+    zip_of,
+)
+
 DROP = object()  # with_meta(field=DROP) removes the field's row
-
-
-@dataclass(frozen=True)
-class Formula:
-    expr: str  # without the leading '='
-    cached: Any = None  # None: no cached value, as openpyxl writes it
 
 
 @dataclass
@@ -305,27 +307,19 @@ class Report:
     # ------------------------------------------------------------ writers
 
     def write_xlsx(self, path: Path) -> Path:
-        import openpyxl
-
+        """Through the one sample writer, cell by cell: `str` stays text, `Formula` is a live formula."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        wb = openpyxl.Workbook()
-        wb.remove(wb.active)
+        wb = new_workbook()
         cached: dict[int, dict[str, Any]] = {}  # sheet position -> cell ref -> cached value
         for pos, s in enumerate(self.sheets.values()):
             ws = wb.create_sheet(s.name)
             for r, row in enumerate(self._all_rows(s), start=1):
                 for c, value in enumerate(row, start=1):
-                    if value is None:
-                        continue
-                    if isinstance(value, Formula):
-                        if value.cached is not None:
-                            cached.setdefault(pos, {})[f"{col_letter(c)}{r}"] = value.cached
-                        value = "=" + value.expr
-                    elif isinstance(value, Decimal):
-                        value = float(value) if value != value.to_integral_value() else int(value)
-                    ws.cell(row=r, column=c, value=value)
-        wb.save(path)
+                    if isinstance(value, Formula) and value.cached is not None:
+                        cached.setdefault(pos, {})[f"{col_letter(c)}{r}"] = value.cached
+                    put_value(ws.cell(row=r, column=c), value)
+        path.write_bytes(workbook_bytes(wb))
         if cached:
             _patch_cached_values(path, cached)
         return path
@@ -348,11 +342,8 @@ class Report:
         """A .zip of `<sheet>.csv`, text in `encoding` (see `encode_text`)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-            for code in self.sheets:
-                zf.writestr(f"{code}.csv", encode_text(self.csv_text(code, delimiter), encoding))
-            for name, data in (extra_entries or {}).items():
-                zf.writestr(name, data)
+        entries = [(f"{code}.csv", encode_text(self.csv_text(code, delimiter), encoding)) for code in self.sheets]
+        path.write_bytes(zip_of(entries + list((extra_entries or {}).items())))
         return path
 
     def write(self, path: Path, **zip_options: Any) -> Path:
@@ -401,31 +392,6 @@ def _csv_value(v: Any) -> str:
     if isinstance(v, (date, datetime)):
         return f"{v:%d/%m/%Y}"
     return str(v)
-
-
-TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}  # huyền, sắc, ngã, hỏi, nặng
-
-
-def cp1258_form(text: str) -> str:
-    """Text as Windows-1258 writes Vietnamese: base letters precomposed (â ơ ư ă ê ô),
-    tone marks as separate combining characters (the NFD tone, not the NFC letter)."""
-    out = []
-    for ch in unicodedata.normalize("NFC", text):
-        parts = unicodedata.normalize("NFD", ch)
-        tones = "".join(m for m in parts if m in TONE_MARKS)
-        rest = "".join(m for m in parts if m not in TONE_MARKS)
-        out.append(unicodedata.normalize("NFC", rest) + tones)
-    return "".join(out)
-
-
-def encode_text(text: str, encoding: str) -> bytes:
-    """`utf-8`, `utf-8-sig` (BOM), `utf-16` (BOM, little endian), `utf-16-be` (with BOM),
-    `cp1258` (tone marks combining), `utf-32` (BOM; not an accepted encoding)."""
-    if encoding == "cp1258":
-        return cp1258_form(text).encode("cp1258")
-    if encoding == "utf-16-be":
-        return codecs.BOM_UTF16_BE + text.encode("utf-16-be")
-    return text.encode(encoding)
 
 
 # ---------------------------------------------------------------- zip surgery

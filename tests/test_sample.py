@@ -1,4 +1,4 @@
-"""The deterministic sample landing zone (khuyencong.sample) and its reusable writers."""
+"""The deterministic sample landing zone (khuyencong_sample) and its reusable writers."""
 
 from __future__ import annotations
 
@@ -17,18 +17,19 @@ import openpyxl
 import pytest
 
 from khuyencong.periods import deadline
-from khuyencong.sample import (
+from khuyencong_sample.figures import NATIONAL_KCQG_ALLOCATED_2024_6T, NATIONAL_KCQG_PLAN_2024
+from khuyencong_sample.generate import (
     DUPLICATE_SAMPLE_FILES,
     INVALID_SAMPLE_FILES,
-    NATIONAL_KCQG_ALLOCATED_2024_6T,
-    NATIONAL_KCQG_PLAN_2024,
     SUPERSEDED_SAMPLE_FILES,
     WARNING_SAMPLE_FILES,
+    build_sample,
+    write_sample,
+)
+from khuyencong_sample.writers import (
     Report,
     Style,
-    build_sample,
     format_vn_number,
-    write_sample,
     write_xlsx_report,
     write_zip_report,
 )

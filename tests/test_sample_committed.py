@@ -3,7 +3,7 @@
 import hashlib
 from pathlib import Path
 
-from khuyencong.sample import write_sample
+from khuyencong_sample.generate import write_sample
 
 RAW = Path(__file__).resolve().parents[1] / "raw"
 

@@ -17,8 +17,8 @@ import duckdb
 import pytest
 from kc_runs import kc_run, latest_record
 
-from khuyencong.sample import INVALID_SAMPLE_FILES
 from khuyencong.warehouse.publication import PUBLICATION_TABLE
+from khuyencong_sample.generate import INVALID_SAMPLE_FILES
 
 RAW = Path(__file__).resolve().parents[1] / "raw"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from khuyencong.sample import INVALID_SAMPLE_FILES, WARNING_SAMPLE_FILES
+from khuyencong_sample.generate import INVALID_SAMPLE_FILES, WARNING_SAMPLE_FILES
 
 RAW = Path(__file__).resolve().parents[1] / "raw"
 

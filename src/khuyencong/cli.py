@@ -7,6 +7,7 @@ the commands that need them (`validate` of a few files needs none: rules/fast_ga
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -41,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="write the deterministic sample submissions")
     p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.add_argument("--scale", type=int, default=1, metavar="N",
+                   help="about N times the files: earlier years back to 2010, then more versions (default 1)")
+    p.add_argument("--manifest", type=Path, metavar="FILE",
+                   help="also write the expected counts (files, verdicts, duplicates, rows) as JSON")
 
     p = sub.add_parser("run", help="run the nightly DAG in-process (no Airflow server)")
     p.add_argument("--raw", type=Path, help="landing zone (default $KC_RAW_DIR or ./raw)")
@@ -68,10 +73,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"template written: {args.out}")
         return 0
     if args.command == "sample":
-        from khuyencong.sample import write_sample
+        from khuyencong_sample.generate import build_sample, manifest, write_plan
 
-        written = write_sample(args.out)
+        if args.scale < 1:
+            print("--scale must be at least 1", file=sys.stderr)
+            return 2
+        if args.manifest and args.manifest.resolve().is_relative_to(args.out.resolve()):
+            print("--manifest must be outside --out: the nightly run would read it as a submission", file=sys.stderr)
+            return 2
+        plan = build_sample(scale=args.scale)
+        written = write_plan(args.out, plan)
         print(f"{len(written)} sample files written under {args.out}")
+        if args.manifest:
+            args.manifest.parent.mkdir(parents=True, exist_ok=True)
+            args.manifest.write_text(json.dumps(manifest(plan), indent=2) + "\n", encoding="utf-8")
         return 0
     if args.command == "run":
         from khuyencong.run.local_run import run_local

@@ -13,7 +13,7 @@ Header labels are Vietnamese; their normalised forms are the spec's column codes
 Row 1 is the header row of every data sheet. The output is byte-for-byte
 deterministic (fixed document dates, fixed zip entry timestamps).
 
-Also home of helpers shared with `khuyencong.sample`: the column labels and
+Also home of helpers shared with `khuyencong_sample`: the column labels and
 `save_workbook_deterministic`.
 """
 

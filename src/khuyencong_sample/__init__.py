@@ -1,0 +1,1 @@
+"""Deterministic sample submissions for demos, tests and benchmarks (never imported by the runtime package)."""

@@ -1,0 +1,36 @@
+"""Smoke test of `make bench-scale` at 1x and 10x: the runs succeed and the table is produced.
+
+No timing is asserted (the benchmark measures; it does not judge). The full runs'
+verdicts must equal the generator's manifest, and a run with nothing new must
+load nothing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scale.py"
+
+
+def test_bench_scale_at_1x_and_10x(tmp_path):
+    table_file = tmp_path / "bench.md"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--scales", "1,10", "--cache", str(tmp_path / "cache"), "--out", str(table_file)],
+        capture_output=True, text=True, timeout=3600,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = table_file.read_text(encoding="utf-8").splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = [dict(zip(header, (c.strip() for c in line.strip("|").split("|")))) for line in lines[2:]]
+    assert [(r["scale"], r["run"]) for r in rows] == [
+        (scale, run) for scale in ("1x", "10x") for run in ("full", "incremental (+1 file)", "nothing new")]
+    assert int(rows[3]["files"]) > 9 * int(rows[0]["files"])
+    for r in rows:
+        assert float(r["wall s"]) > 0 and float(r["peak RSS MB"]) > 0 and float(r["build.duckdb MB"]) > 0
+        assert r["discover s"] != "-" and r["check_and_load s"] != "-"
+    for full in (rows[0], rows[3]):
+        assert full["verdicts = manifest"] == "yes"
+        assert full["dbt_build s"] != "-" and float(full["khuyencong.duckdb MB"]) > 0
+    assert proc.stdout.strip().splitlines()[-6:] == lines[-6:]  # the same table on the terminal
