@@ -78,6 +78,7 @@ PARSE_SCRIPT = textwrap.dedent(
                     "downstream": sorted(t.downstream_task_ids),
                     "trigger_rule": str(getattr(t.trigger_rule, "value", t.trigger_rule)),
                     "operator": type(t).__name__,
+                    "outlets": [getattr(o, "uri", str(o)) for o in (t.outlets or [])],
                 }
                 for t in dag.tasks
             },
@@ -212,6 +213,9 @@ def test_tasks_in_order_with_expected_dependencies(nightly):
     # all_done: the summary is written after a blocked publication too (it then fails the run itself)
     assert tasks["summary"]["trigger_rule"] == "all_done"
     assert "shortcircuit" in tasks["anything_to_build"]["operator"].lower()  # nothing new: skip the build
+    # downstream DAGs can be scheduled on fresh marts: only publish updates the asset
+    assert {t: v["outlets"] for t, v in tasks.items() if v["outlets"]} == {
+        "publish": ["khuyencong://warehouse/marts"]}
 
 
 def test_retries_and_failure_callback_on_every_task(nightly):
