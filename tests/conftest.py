@@ -63,6 +63,9 @@ def _no_postgres_target_from_the_shell(monkeypatch):
     """A developer's KC_POSTGRES_URL must not make every pipeline test publish to their database."""
     monkeypatch.delenv("KC_POSTGRES_URL", raising=False)
     monkeypatch.delenv("KC_POSTGRES_READER_ROLE", raising=False)
+
+
+@pytest.fixture(scope="session")
 def conference_build_db(tmp_path_factory) -> Path:
     """A build database holding the conference figures (test_dbt_conference_figures), dbt built once a session."""
     from dbt_fixtures import DBT_PROJECT_DIR, create_raw_fixture, run_dbt

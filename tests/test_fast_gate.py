@@ -174,7 +174,7 @@ def test_same_failing_rows_for_every_expectation(paths, gate):
 @pytest.mark.parametrize("change", [
     {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "funding_source", "regex": "^K"}},
     {"type": "expect_column_values_to_be_between", "kwargs": {"column": "x", "min_value": 0, "mostly": 0.9}},
-    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "x", "min_value": 0, "strict_min": True}},
+    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "x", "min_value": 0, "parse_strings_as_datetimes": True}},
     {"type": "expect_column_values_to_be_between", "kwargs": {"column": "x"}},
     {"type": "expect_column_pair_values_a_to_be_greater_than_b",
      "kwargs": {"column_A": "a", "column_B": "b", "ignore_row_if": "both_values_are_missing"}},

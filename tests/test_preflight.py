@@ -14,8 +14,8 @@ import zipfile
 import pytest
 from builders import valid_report
 
-from khuyencong import reader
 from khuyencong.config import ReadLimits
+from khuyencong.ingest import reader
 from khuyencong.ingest.container import Refused
 from khuyencong.ingest.preflight import column_letters, csv_rows, scan_workbook
 from khuyencong.ingest.reader import read_file

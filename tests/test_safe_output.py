@@ -349,7 +349,7 @@ def test_pipeline_log_lines_are_plain(hostile_run):
 
 def test_kc_validate_prints_no_control_character(hostile_run, gate, monkeypatch, capsys):
     real = checking.check_files
-    monkeypatch.setattr(checking, "check_files", lambda paths, **kw: real(paths, gate=gate, **kw))
+    monkeypatch.setattr(checking, "check_files", lambda paths, **kw: real(paths, **{**kw, "gate": gate}))
     code = cli.main(["validate", *map(str, hostile_run["files"])])
     out = capsys.readouterr().out
     assert code == 1

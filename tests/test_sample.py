@@ -150,11 +150,13 @@ def _day_reported_on(year: int, period: str) -> date:
 
 
 def test_each_report_comes_from_a_unit_that_existed_on_the_day_it_describes(plan):
-    """Checked against the seed's valid_from / valid_to, not against the era function that chose the units."""
+    """Checked against the seeds' era dates (units -> eras), not against the era function that chose the units."""
+    with (UNITS_SEED.parent / "eras.csv").open(encoding="utf-8") as f:
+        eras = {r["era"]: (date.fromisoformat(r["valid_from"]),
+                           date.fromisoformat(r["valid_to"]) if r["valid_to"] else date.max)
+                for r in csv.DictReader(f)}
     with UNITS_SEED.open(encoding="utf-8") as f:
-        validity = {r["unit_id"]: (date.fromisoformat(r["valid_from"]),
-                                   date.fromisoformat(r["valid_to"]) if r["valid_to"] else date.max)
-                    for r in csv.DictReader(f)}
+        validity = {r["unit_id"]: eras[r["era"]] for r in csv.DictReader(f)}
     assert _day_reported_on(2025, "6T") == date(2025, 6, 30) and _day_reported_on(2024, "CN") == date(2024, 12, 31)
     for f in _mains(plan):
         valid_from, valid_to = validity[f.figures.unit.unit_id]

@@ -45,7 +45,7 @@ def typed_columns(table: str) -> dict[str, str]:
 
 
 def suite(name: str) -> list[dict]:
-    return json.loads((config.expectations_dir() / f"{name}.json").read_text(encoding="utf-8"))["expectations"]
+    return json.loads((config.EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8"))["expectations"]
 
 
 def test_the_limits_are_what_duckdb_columns_hold():
