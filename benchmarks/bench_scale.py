@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_run import new_file  # the one "new valid file" of the run benchmarks
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("discover", "check_and_load", "dbt_build", "mart_gate", "publish")
+STAGES = ("check_and_load", "dbt_build", "mart_gate", "publish")
 POLL_SECONDS = 0.05
 VERDICTS = ("accepted", "accepted_with_warnings", "rejected")
 
@@ -89,9 +89,8 @@ def kc_run(raw: Path, warehouse: Path, timeout: float | None) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"kc run failed ({proc.returncode}); log: {log}")
     runs = sorted((warehouse / "reports" / "runs").glob("*.json"))
-    if not runs or runs[-1].stat().st_mtime < started_wall:
-        raise SystemExit(f"kc run left no run record; log: {log}")
-    record = json.loads(runs[-1].read_text(encoding="utf-8"))
+    # with nothing new `kc run` answers without starting Airflow, and records no run
+    record = json.loads(runs[-1].read_text(encoding="utf-8")) if runs and runs[-1].stat().st_mtime >= started_wall else {}
     return {
         "wall": wall,
         "stages": {k: v["seconds"] for k, v in record.items() if isinstance(v, dict) and "seconds" in v},
