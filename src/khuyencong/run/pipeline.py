@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 FILES_LISTED = 200
 #: files loaded per transaction (a batch is all-or-nothing; a batch that fails is retried file by file)
 LOAD_BATCH = 500
+#: files read and gated together (one GX validation per suite per batch)
+CHECK_BATCH = 5000
 
 
 class PublicationBlocked(RuntimeError):
@@ -89,7 +91,23 @@ def check_and_load(settings: Settings) -> dict:
             found = discover(con, settings.raw_dir)
             log.info("discover: %d files in raw/, %d already seen, %d new, %d duplicates, %d refused entries",
                      found.total, found.seen, len(found.new), len(found.duplicates), len(found.refused))
-            checks = [refused_entry(path, reason, settings.raw_dir) for path, reason in found.refused]
+            reports_dir = settings.reports_dir / "submissions"
+
+            def store(checks) -> None:
+                for start in range(0, len(checks), LOAD_BATCH):
+                    batch = checks[start:start + LOAD_BATCH]
+                    # the reports first: a crash before the commit re-does both on the next run
+                    reports = [write_file_reports(check, reports_dir, settings.raw_dir) for check in batch]
+                    stored = load_batch(con, batch, settings.raw_dir, loaded_at,
+                                        before_commit=lambda: crash_point(settings, "mid_load"))
+                    for check, kept, report in zip(batch, stored, reports):
+                        if kept is not check:  # refused at the load: its report says so
+                            report = write_file_reports(kept, reports_dir, settings.raw_dir)
+                        results.append(_file_result(kept, report, settings))
+                        log.info("%-24s %-40s %s", kept.status, plain_text(results[-1]["path"]),
+                                 " ".join(results[-1]["rules"]) or "-")
+
+            store([refused_entry(path, reason, settings.raw_dir) for path, reason in found.refused])
             if found.new:
                 from khuyencong.reports.data_docs import docs_context, publish_results
                 from khuyencong.rules.gate import FileGate
@@ -98,23 +116,12 @@ def check_and_load(settings: Settings) -> dict:
                 context = docs_context(settings.warehouse_dir)  # the run's one GX context
                 gate = FileGate(context=context, directory=settings.expectations_dir)
                 history = HistoryRules.from_connection(con, settings.raw_dir)
-                checks += check_files(found.new, gate=gate, history=history, limits=settings.limits,
-                                      landing_zone=True)
+                # memory follows the batch, not the night: a rebuild of years of history is checked in slices
+                for start in range(0, len(found.new), CHECK_BATCH):
+                    store(check_files(found.new[start:start + CHECK_BATCH], gate=gate, history=history,
+                                      limits=settings.limits, landing_zone=True))
                 docs = publish_results(context, {**gate.last_results, **history.last_results},
-                                       settings.warehouse_dir, "files")
-            reports_dir = settings.reports_dir / "submissions"
-            for start in range(0, len(checks), LOAD_BATCH):
-                batch = checks[start:start + LOAD_BATCH]
-                # the reports first: a crash before the commit re-does both on the next run
-                reports = [write_file_reports(check, reports_dir, settings.raw_dir) for check in batch]
-                stored = load_batch(con, batch, settings.raw_dir, loaded_at,
-                                    before_commit=lambda: crash_point(settings, "mid_load"))
-                for check, kept, report in zip(batch, stored, reports):
-                    if kept is not check:  # refused at the load: its report says so
-                        report = write_file_reports(kept, reports_dir, settings.raw_dir)
-                    results.append(_file_result(kept, report, settings))
-                    log.info("%-24s %-40s %s", kept.status, plain_text(results[-1]["path"]),
-                             " ".join(results[-1]["rules"]) or "-")
+                                       settings.warehouse_dir, "files")  # Data Docs: the last batch's results
             record_duplicates(con, found.duplicates, settings.raw_dir, loaded_at)
             rows = _rows_loaded(con, loaded_at)
             con.execute("CHECKPOINT")
@@ -123,7 +130,7 @@ def check_and_load(settings: Settings) -> dict:
     counts = {s: sum(r["status"] == s for r in results) for s in ("accepted", "accepted_with_warnings", "rejected")}
     listed = [r for r in results if r["status"] != "accepted"]
     return _timed({
-        "total": found.total, "seen": found.seen, "new": len(checks), "duplicates": len(found.duplicates),
+        "total": found.total, "seen": found.seen, "new": len(results), "duplicates": len(found.duplicates),
         **counts, "rows_loaded": rows,
         "files": listed[:FILES_LISTED], "files_not_listed": max(0, len(listed) - FILES_LISTED),
         "data_docs": str(docs) if docs else None,
