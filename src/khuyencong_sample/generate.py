@@ -28,7 +28,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from khuyencong.periods import deadline, era_for, period_end
+from khuyencong.periods import FIRST_YEAR, deadline, era_for, period_end
 from khuyencong_sample.corruptors import MUTATIONS, RULE_OF_DEFECT, _w04
 from khuyencong_sample.figures import (
     _MILLI,
@@ -258,7 +258,7 @@ def _invalid_file(g: _Generator, seed: int, path: str, rule: str, kind: str, uid
 
 # ============================================================ scale N > 1 (docs/sample-and-scale.md)
 
-EARLIEST_YEAR = 2010  # the reader refuses report years before 2010 (F04)
+EARLIEST_YEAR = FIRST_YEAR  # the first report year the reader accepts (periods.FIRST_YEAR, 2005)
 _FIRST_BASE_YEAR = min(PERIODS_BY_YEAR)
 _EXTRA_PERIODS = ("KH", "6T", "9T", "CN")
 # the defects of the extra years, taken in turn (7 a year, as the committed sample refuses 13 of 495 files)
@@ -274,7 +274,7 @@ FILES_PER_EXTRA_YEAR = len(_EXTRA_PERIODS) * 63 + _DEFECTS_PER_YEAR + _RESUBMISS
 
 
 def extra_years(scale: int, base_count: int) -> list[int]:
-    """The programme years added before the committed sample's: enough for `scale` x its files, back to 2010."""
+    """The programme years added before the committed sample's: enough for `scale` x its files, back to 2005."""
     wanted = round((scale - 1) * base_count / FILES_PER_EXTRA_YEAR)
     available = _FIRST_BASE_YEAR - EARLIEST_YEAR
     return [_FIRST_BASE_YEAR - 1 - i for i in range(min(wanted, available))]
