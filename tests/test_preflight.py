@@ -17,8 +17,9 @@ from builders import valid_report
 from khuyencong.config import ReadLimits
 from khuyencong.ingest import reader
 from khuyencong.ingest.container import Refused
-from khuyencong.ingest.preflight import column_letters, csv_rows, scan_workbook
+from khuyencong.ingest.preflight import csv_rows, scan_workbook
 from khuyencong.ingest.reader import read_file
+from khuyencong.normalise import column_letter
 
 LIMITS = ReadLimits(max_rows_per_sheet=100, max_columns_per_sheet=8, max_csv_field_chars=50)
 
@@ -66,7 +67,7 @@ def test_ranges_beyond_the_caps_are_refused(part):
 
 def test_the_corner_cell_is_allowed():
     assert scan_workbook(workbook(b'<row r="100"><c r="H100"><v>1</v></c></row>'), LIMITS) == {}
-    assert column_letters(64) == "BL" and column_letters(16384) == "XFD"
+    assert column_letter(64) == "BL" and column_letter(16384) == "XFD"
 
 
 def test_an_overlong_reference_is_shown_short_and_printable():

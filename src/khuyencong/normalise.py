@@ -106,3 +106,12 @@ def decode_text(data: bytes) -> tuple[str, str]:
             continue  # binary junk decodes in cp1258 but is not text
         return unicodedata.normalize("NFC", text), encoding
     raise DecodeError("not UTF-8, UTF-16 with BOM or Windows-1258 text")
+
+
+def column_letter(index: int) -> str:
+    """Excel's column letter of a 1-based column index: 1 -> A, 27 -> AA."""
+    letters = ""
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters

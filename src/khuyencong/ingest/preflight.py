@@ -19,6 +19,7 @@ from pathlib import PurePosixPath
 
 from khuyencong.config import ReadLimits
 from khuyencong.ingest.container import Refused
+from khuyencong.normalise import column_letter
 
 # The tags the walk needs: `</c>` and the start or empty tags c, row, f, v, with any namespace prefix;
 # the regex engine skips every other tag. A tag need not end in `>` here (quick-xml, under calamine,
@@ -38,14 +39,6 @@ _REL_TAG = re.compile(rb"<(?:\w++:)?Relationship\b[^<>]*+>")
 _ATTR = re.compile(rb'(?<![\w:])([\w:]++)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
 _SHOWN_REF_CHARS = 40  # a hostile attribute can be megabytes long
 CELL, ROW, RANGE = ("ô", "cell"), ("dòng", "row"), ("vùng", "range")
-
-
-def column_letters(index: int) -> str:
-    letters = ""
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _column_index(letters: str) -> int:
@@ -91,7 +84,7 @@ class _SheetScan:
 
     def _refuse(self, ref: str, what: tuple[str, str], row: int | None, col: int | None) -> Refused:
         rows, cols = self.limits.max_rows_per_sheet, self.limits.max_columns_per_sheet
-        cap = f"A1:{column_letters(cols)}{rows}"
+        cap = f"A1:{column_letter(cols)}{rows}"
         shown = "".join(ch if ch.isprintable() else "?" for ch in ref[:_SHOWN_REF_CHARS])
         shown += "…" if len(ref) > _SHOWN_REF_CHARS else ""
         return Refused(
@@ -99,7 +92,7 @@ class _SheetScan:
             "của một báo cáo.",
             f"Sheet '{self.sheet}': {what[1]} '{shown}' is outside the limit of {rows} rows × {cols} columns "
             f"({cap}) for one report.",
-            shown, sheet=self.sheet, row=row, column=column_letters(col) if col else None, expected=cap,
+            shown, sheet=self.sheet, row=row, column=column_letter(col) if col else None, expected=cap,
         )
 
     def _position(self, ref: str, what: tuple[str, str]) -> tuple[int, int]:
@@ -180,7 +173,7 @@ class _SheetScan:
                 else:
                     row, col = self.row, self.col + 1
                     if col > self.limits.max_columns_per_sheet:
-                        raise self._refuse(f"{column_letters(col)}{row}", CELL, row, col)
+                        raise self._refuse(f"{column_letter(col)}{row}", CELL, row, col)
                 self.row, self.col = row, col
                 if not empty:
                     self.cell, self.has_formula, self.has_value = (row, col), False, False

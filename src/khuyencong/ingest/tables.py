@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from khuyencong.findings import Finding, finding
 from khuyencong.ingest.container import RawSheet
-from khuyencong.normalise import normalise_header
+from khuyencong.normalise import column_letter, normalise_header
 
 REQUIRED_SHEETS = ("thong_tin", "kinh_phi", "ket_qua")
 INFO_COLUMNS = ("truong", "gia_tri")
@@ -42,15 +42,6 @@ class FindingLog:
 
 def is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def column_letter(index: int) -> str:
-    """Excel's column letter of a 1-based column index: 1 -> A, 27 -> AA."""
-    letters = ""
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 class Table:
