@@ -92,7 +92,7 @@ class Settings:
             raw_dir=raw,
             warehouse_dir=warehouse,
             build_db=build,
-            dbt_project_dir=_path(env, "KC_DBT_PROJECT_DIR", DBT_PROJECT_DIR),
+            dbt_project_dir=_dbt_project_dir(env),
             expectations_dir=_path(env, "KC_EXPECTATIONS_DIR", EXPECTATIONS_DIR),
             dags_dir=_path(env, "KC_DAGS_DIR", DAGS_DIR),
             limits=ReadLimits.from_env(env),
@@ -150,6 +150,13 @@ def crash_point(settings: Settings, name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _dbt_project_dir(environ: Mapping[str, str]) -> Path:
+    return _path(environ, "KC_DBT_PROJECT_DIR", DBT_PROJECT_DIR)
+
+
 def seeds_dir() -> Path:
-    """The reference seeds (read-only project data): `KC_DBT_PROJECT_DIR`/seeds for a copy of the project."""
-    return Settings.from_env().seeds_dir
+    """The reference seeds (read-only project data): `KC_DBT_PROJECT_DIR`/seeds for a copy of the project.
+
+    Reads that one variable only: the reader and the history rules ask for it per file.
+    """
+    return _dbt_project_dir(os.environ) / "seeds"

@@ -32,18 +32,13 @@ def undated_folder(path: Path) -> object:
     )
 
 
-def _read_one(path: Path, **kwargs) -> FileCheck:
-    """`read_file` (which turns whatever one file provokes into that file's F01), picklable for the pool."""
-    return read_file(path, **kwargs)
-
-
 #: from this many files on, the reading runs in a process pool over both cores
 PARALLEL_FROM = 200
 READ_CHUNK = 50
 
 
 def _read_chunk(paths: list[Path], kwargs: dict) -> list[FileCheck]:
-    return [_read_one(p, **kwargs) for p in paths]
+    return [read_file(p, **kwargs) for p in paths]
 
 
 def _read_alone(path: Path, kwargs: dict) -> FileCheck:
@@ -54,7 +49,7 @@ def _read_alone(path: Path, kwargs: dict) -> FileCheck:
 
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         try:
-            return pool.submit(_read_one, path, **kwargs).result()
+            return pool.submit(read_file, path, **kwargs).result()
         except BrokenProcessPool:
             log.error("reading %s crashed its process; refused with F01", path.name)
             return FileCheck(path, file_sha256(path), kwargs.get("arrival_date"), None,
@@ -64,7 +59,7 @@ def _read_alone(path: Path, kwargs: dict) -> FileCheck:
 def read_files(paths: list[Path], **kwargs) -> list[FileCheck]:
     """Read files in order; many of them in a pool of processes (one per core), each file isolated."""
     if len(paths) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        return [_read_one(p, **kwargs) for p in paths]
+        return [read_file(p, **kwargs) for p in paths]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool

@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
-from khuyencong.model import FileCheck
+from khuyencong.model import FileCheck, display_path
 from khuyencong.periods import deadline, era_for
 from khuyencong.reference import seed_rows
 from khuyencong.rules.table import Table
@@ -150,9 +150,8 @@ class HistoryRules:
     # -- lookups
 
     def _rel(self, check: FileCheck) -> str:
-        if self.raw_dir is not None and check.path.resolve().is_relative_to(self.raw_dir.resolve()):
-            return check.path.resolve().relative_to(self.raw_dir.resolve()).as_posix()
-        return check.path.name
+        """The path as `raw.submissions.path` stores it (the same text for a file of this batch and of the database)."""
+        return display_path(check.path, self.raw_dir) if self.raw_dir is not None else display_path(check.path.name)
 
     def _latest(self, unit: str, year: int, current: Report) -> dict[str, Report]:
         """Latest accepted version per period of one unit and year, among the other reports arrived by then."""
