@@ -73,9 +73,9 @@ def khuyencong_nightly():
 
     @task(retries=0)  # a refused file is a finding, not an error; anything raised here is a bug
     def check_and_load(settings: dict) -> dict:
-        from khuyencong.run import pipeline
+        from khuyencong.run.stage_process import run_stage
 
-        return pipeline.check_and_load(Settings.from_dict(settings))
+        return run_stage("check_and_load", Settings.from_dict(settings))
 
     @task.short_circuit(ignore_downstream_trigger_rules=False)
     def anything_to_build(settings: dict, loaded: dict) -> bool:
@@ -91,9 +91,11 @@ def khuyencong_nightly():
 
     @task
     def mart_gate(settings: dict) -> dict:
-        from khuyencong.run import pipeline
+        from functools import partial
 
-        return _blocked(pipeline.gate_marts, Settings.from_dict(settings))
+        from khuyencong.run.stage_process import run_stage
+
+        return _blocked(partial(run_stage, "gate_marts"), Settings.from_dict(settings))
 
     @task(outlets=[MARTS_ASSET])
     def publish(settings: dict) -> dict:

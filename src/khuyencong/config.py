@@ -142,11 +142,22 @@ class Settings:
         return self.dbt_project_dir / "seeds"
 
 
+#: the run this process works for (a stage process of `kc run`): a crash point kills it too
+_crash_also: list[int] = []
+
+
+def crash_with(pid: int) -> None:
+    """In a process working for run `pid`: a crash point here is the run's, so it kills that run as well."""
+    _crash_also.append(pid)
+
+
 def crash_point(settings: Settings, name: str) -> None:
-    """Die here, as `kill -9` would, when the crash tests ask for this point (`KC_CRASH_AT=name`)."""
+    """Die here, as `kill -9` of the run would, when the crash tests ask for this point (`KC_CRASH_AT=name`)."""
     if settings.crash_at == name:
         import signal
 
+        for pid in _crash_also:
+            os.kill(pid, signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -70,9 +70,16 @@ def run_local(settings: Settings, rebuild: bool = False) -> int:
                 for line in format_summary({"check_and_load": idle}, settings.warehouse_dir):
                     print("  " + plain_text(line))
                 return 0
+            from khuyencong.run import stage_process
             from khuyencong.run.airflow_local import run_dag_in_process
 
-            outcome = run_dag_in_process("khuyencong_nightly", {"rebuild": rebuild, **settings.to_dict()}, settings)
+            # GX's import and dbt's import and parse, on the second core while Airflow starts on this one
+            stage_process.start_ahead(settings)
+            try:
+                outcome = run_dag_in_process("khuyencong_nightly", {"rebuild": rebuild, **settings.to_dict()},
+                                             settings)
+            finally:
+                stage_process.close_all()
     except WarehouseBusy as exc:
         print(f"kc run: {plain_text(str(exc))}")
         return 75  # EX_TEMPFAIL: try again later

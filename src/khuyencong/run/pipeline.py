@@ -13,10 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -244,34 +241,49 @@ def nothing_to_do(settings: Settings) -> dict | None:
 # ---------------------------------------------------------------- dbt, the mart gate, publication
 
 
+#: the build when only data changed: what depends on `raw` and its tests; seeds, reference views and
+#: unit tests (which test SQL, not data) wait for a project change
+DATA_ONLY_BUILD = ["build", "--select", "source:raw+", "--exclude", "resource_type:unit_test"]
+
+
 def build_marts(settings: Settings) -> dict:
-    """`dbt build` (seeds, models, tests, unit tests) in a subprocess: dbt's DuckDB handle dies with it."""
+    """`dbt build`: whole after a rebuild or a project change, else only what the loaded rows feed.
+
+    dbt runs in its own process (`dbt_process`: started ahead by `kc run`), so its DuckDB handle dies
+    with it before the mart gate opens the database.
+    """
+    from khuyencong.run import dbt_process
+    from khuyencong.warehouse import build_state
     from khuyencong.warehouse.lock import connect_writer
 
     started = time.perf_counter()
-    project = settings.dbt_project_dir
     target = settings.dbt_target_dir
-    env = {
-        **os.environ,
-        "KC_BUILD_DB": str(settings.build_db),
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(settings.warehouse_dir / "dbt" / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    dbt = Path(sys.executable).with_name("dbt")
-    cmd = [str(dbt) if dbt.exists() else "dbt", "build", "--profiles-dir", str(project), "--project-dir", str(project)]
+    project = project_fingerprint(settings)
     with _lock(settings, "dbt_build"):
-        connect_writer(settings.build_db, settings.lock_timeout_seconds).close()  # wait out a hand `dbt build`
+        con = connect_writer(settings.build_db, settings.lock_timeout_seconds)  # waits out a hand `dbt build`
+        try:
+            full = build_state.last_full_build(con) != project
+            if full:
+                build_state.forget_full_build(con)
+        finally:
+            con.close()
         crash_point(settings, "before_dbt")
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        outcome = dbt_process.take(settings).run(["build"] if full else DATA_ONLY_BUILD)
+        if outcome.returncode == 0 and full:
+            con = connect_writer(settings.build_db, settings.lock_timeout_seconds)
+            try:
+                build_state.record_full_build(con, project)
+            finally:
+                con.close()
     results_file = target / "run_results.json"
     summary = _dbt_summary(results_file) if results_file.exists() else {}
-    if proc.returncode != 0:
-        if is_lock_conflict(RuntimeError(proc.stdout + proc.stderr)):
+    summary["scope"] = "full" if full else "data"
+    if outcome.returncode != 0:
+        if is_lock_conflict(RuntimeError(outcome.output)):
             raise WarehouseBusy("dbt build could not open the build database: another process holds it. "
                                 "Nothing was published; the task is retried.")
         failed = summary.get("failed") or []
-        tail = "\n".join(proc.stdout.splitlines()[-25:])
+        tail = "\n".join(outcome.output.splitlines()[-25:])
         raise PublicationBlocked(
             "dbt build failed; publication blocked, the last published warehouse is unchanged.\n"
             f"Failed: {', '.join(failed) or '(see log)'}\nFull result: {results_file}\n{tail}"

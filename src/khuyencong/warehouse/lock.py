@@ -26,6 +26,7 @@ from pathlib import Path
 
 POLL_SECONDS = 0.25
 _held: dict[Path, int] = {}  # lock files this process holds -> nesting depth (flock is per open file)
+_fds: dict[Path, int] = {}  # lock files this process holds -> the descriptor holding the flock
 
 
 class WarehouseBusy(RuntimeError):
@@ -77,14 +78,32 @@ def build_lock(build_db: Path, purpose: str, timeout: float) -> Iterator[None]:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         _held[path] = 1
+        _fds[path] = fd
         try:
             yield
         finally:
-            del _held[path]
+            del _held[path], _fds[path]
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def held_descriptor(build_db: Path) -> int | None:
+    """The descriptor through which this process holds `build.lock`, to hand to a child working for it."""
+    return _fds.get(lock_path(build_db).resolve())
+
+
+def adopt(build_db: Path, fd: int) -> None:
+    """Hold `build.lock` through a descriptor inherited from the parent that holds it for this run.
+
+    flock belongs to the open file, which parent and child now share: the child's stages nest inside
+    the parent's hold (re-entrant, never released here), and a child outliving its parent keeps the lock
+    until it exits, so nobody else writes while it still does.
+    """
+    path = lock_path(build_db).resolve()
+    _held[path] = _held.get(path, 0) + 1
+    _fds[path] = fd
 
 
 def is_lock_conflict(exc: BaseException) -> bool:
