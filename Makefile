@@ -12,7 +12,10 @@ SCALES ?= 1,10,100
 	@command -v uv >/dev/null 2>&1 || { $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv; }
 
 .venv/.synced: pyproject.toml uv.lock | .tools/bin/uv
-	$(UV) sync --frozen
+	@# bytecode compiled once at install: every later start reads it (about 2x faster start-up of
+	@# Airflow, dbt and GX), even where PYTHONDONTWRITEBYTECODE keeps Python from caching it itself
+	$(UV) sync --frozen --compile-bytecode
+	@$(RUN) python -m compileall -q src dags >/dev/null
 	@touch $@
 
 setup: .venv/.synced

@@ -23,7 +23,6 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from khuyencong.config import Settings
 

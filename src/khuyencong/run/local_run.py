@@ -31,7 +31,10 @@ def format_summary(stages: dict, warehouse: Path) -> list[str]:
     ]
     if stages.get("dbt_build"):
         passed = stages["dbt_build"].get("passed", {})
-        lines.append("dbt build:  " + ", ".join(f"{n} {k}s" for k, n in sorted(passed.items())) + " passed")
+        scope = {"full": " (the whole project)", "data": " (what the new rows feed)"}.get(
+            stages["dbt_build"].get("scope"), "")
+        lines.append("dbt build:  " + ", ".join(f"{n} {k}s" for k, n in sorted(passed.items())) + " passed"
+                     + scope)
     else:
         lines.append("dbt build:  skipped (nothing new; the published warehouse is current)")
     if "mart_gate" in stages:
