@@ -35,14 +35,18 @@ def configure_site(context, warehouse_dir: Path) -> None:
         context.variables.save()
 
 
-def _prune(context_root: Path, keep_per_suite: int = 1) -> None:
+def _prune(context_root: Path, keep_per_suite: int = 1) -> list[Path]:
+    """Drop all but each suite's latest stored runs; returns the dropped runs as `<suite>/<run name>`."""
     validations = context_root / "gx" / "uncommitted" / "validations"
     if not validations.is_dir():
-        return
+        return []
+    dropped = []
     for suite in (p for p in validations.iterdir() if p.is_dir()):
         runs = sorted(p for p in suite.iterdir() if p.is_dir())  # run names sort by time
         for old in runs[:-keep_per_suite]:
             shutil.rmtree(old, ignore_errors=True)
+            dropped.append(old.relative_to(validations))
+    return dropped
 
 
 def publish_results(context, results: dict, warehouse_dir: Path, stage: str) -> Path:
@@ -57,17 +61,19 @@ def publish_results(context, results: dict, warehouse_dir: Path, stage: str) -> 
 
     now = datetime.now(UTC)
     run_id = RunIdentifier(run_name=f"{stage}-{now:%Y%m%dT%H%M%S%f}", run_time=now)
+    changed: list = []
     for suite_name, result in results.items():
-        key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
-            run_id=run_id,
-            batch_identifier=stage,
-        )
+        suite = ExpectationSuiteIdentifier(name=suite_name)
+        key = ValidationResultIdentifier(expectation_suite_identifier=suite, run_id=run_id, batch_identifier=stage)
         context.validation_results_store.set(key, docs_result(result))  # GX renders values as raw HTML
-    _prune(project_dir(warehouse_dir))
-    shutil.rmtree(site_dir(warehouse_dir) / "validations", ignore_errors=True)  # pages of pruned runs
-    context.build_data_docs(site_names=[SITE_NAME])
-    return site_dir(warehouse_dir) / "index.html"
+        changed += [suite, key]
+    site = site_dir(warehouse_dir)
+    for dropped in _prune(project_dir(warehouse_dir)):
+        shutil.rmtree(site / "validations" / dropped, ignore_errors=True)  # the pages of pruned runs
+    # only this stage's pages and the index: the other stage's pages stand as they were rendered
+    whole = not (site / "index.html").exists()
+    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=None if whole else changed)
+    return site / "index.html"
 
 
 def docs_context(warehouse_dir: Path):
