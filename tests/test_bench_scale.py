@@ -17,7 +17,8 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scale.py"
 def test_bench_scale_at_1x_and_10x(tmp_path):
     table_file = tmp_path / "bench.md"
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--scales", "1,10", "--cache", str(tmp_path / "cache"), "--out", str(table_file)],
+        [sys.executable, str(BENCH), "--scales", "1,10", "--cache", str(tmp_path / "cache"), "--out", str(table_file),
+         "--timeout", "600"],  # a box against a hung run, not a target: the benchmark measures
         capture_output=True, text=True, timeout=3600,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -34,4 +35,7 @@ def test_bench_scale_at_1x_and_10x(tmp_path):
     for full in (rows[0], rows[3]):
         assert full["verdicts = manifest"] == "yes"
         assert full["dbt_build s"] != "-" and float(full["khuyencong.duckdb MB"]) > 0
+        assert full["dbt scope"] == "full"
+    for incremental in (rows[1], rows[4]):  # one new file: dbt builds what the new rows feed
+        assert incremental["dbt scope"] == "data"
     assert proc.stdout.strip().splitlines()[-6:] == lines[-6:]  # the same table on the terminal

@@ -706,6 +706,12 @@ def test_next_run_after_a_blocked_publication_publishes(blocked_pipeline):
 # ---------------------------------------------------------------- rebuild, refused-only, dbt failure (parallel runs)
 
 
+def test_run2_builds_what_the_new_rows_feed_and_run1_the_whole_project(scenario):
+    """With test_rebuild_gives_the_same_marts: the data-only build gives the marts of a whole build."""
+    assert "passed (the whole project)" in scenario.run1.output
+    assert "passed (what the new rows feed)" in scenario.run2.output
+
+
 def test_rebuild_gives_the_same_marts(scenario, background):
     bg = background["rebuild"]
     run = bg.result()
