@@ -89,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
             args.manifest.write_text(json.dumps(manifest(plan), indent=2) + "\n", encoding="utf-8")
         return 0
     if args.command == "run":
-        from khuyencong.run.local_run import run_local
+        from khuyencong.run.local_run import exit_now, run_local
 
-        return run_local(config.Settings.from_env(args.raw, args.warehouse), rebuild=args.rebuild)
+        exit_now(run_local(config.Settings.from_env(args.raw, args.warehouse), rebuild=args.rebuild))
     if args.command == "load":
         return _load(config.Settings.from_env(args.raw, args.warehouse))
     if args.command == "publish":
