@@ -182,6 +182,10 @@ def test_names_that_are_not_utf8_or_hold_newlines_and_shell_characters_load(land
     paths = set(submissions(landing))
     assert f"{ARRIVAL}/Ha\\xffNoi.xlsx" in paths and f"{ARRIVAL}/Huế\n$(rm -rf ~);|`x`.xlsx" in paths
     assert pipeline.check_and_load(landing)["new"] == 0
+    # the listing's names (no Path per entry) are the stored text `relative` gives for each path
+    entries = loader.scan_landing_zone(landing.raw_dir)
+    assert [e.relative for e in entries] == [loader.relative(Path(e.path), landing.raw_dir) for e in entries]
+    assert loader.pending(duckdb.connect(str(landing.build_db), read_only=True), landing.raw_dir)["seen"] == 2
 
 
 # ---------------------------------------------------------------- one writer

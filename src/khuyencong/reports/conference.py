@@ -214,9 +214,12 @@ def refused_files(reports_dir: Path, limit: int = REFUSED_SHOWN) -> list[dict]:
     col = {c: i for i, c in enumerate(REPORT_COLUMNS)}
     found: list[dict] = []
     # report names start with the arrival date: newest first, and stop once `limit` are found
-    for report_csv in sorted(folder.glob("*.csv"), reverse=True):
+    # (names, not paths, are sorted: one report per file ever received)
+    names_csv = sorted((n for n in os.listdir(folder) if n.endswith(".csv")), reverse=True) if folder.is_dir() else []
+    for name in names_csv:
         if len(found) == limit:
             break
+        report_csv = folder / name
         with report_csv.open(encoding="utf-8-sig", newline="") as f:
             findings = list(csv.reader(f))[1:]
         fatal = [r for r in findings if len(r) == len(REPORT_COLUMNS) and r[col["severity"]] == FATAL]

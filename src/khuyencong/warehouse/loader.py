@@ -41,32 +41,52 @@ class Discovery:
     refused: list[tuple[Path, str]] = field(default_factory=list)  # (path, why) never opened: symlinks
 
 
-def landing_entries(raw_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Regular files under raw/<folder>/ (any type: wrong types are refused with F01), and the
-    entries that are refused without being opened: symbolic links (never followed) at either level.
+@dataclass(frozen=True)
+class LandingEntry:
+    path: str  # the real path, to open it (`Path(entry.path)`)
+    relative: str  # as `raw.submissions.path` stores it: `relative(Path(path), raw_dir)`, computed from the names
+    symlink: bool  # refused without being opened
+
+
+def scan_landing_zone(raw_dir: Path) -> list[LandingEntry]:
+    """Every entry of raw/<folder>/ in path order (bytes of the names): regular files of any type (wrong
+    types are refused with F01) and symbolic links at either level (refused, never followed).
+
+    Names only, no `Path` per entry: a landing zone of 50 000 files is listed in a fraction of a second.
     """
-    files: list[Path] = []
-    refused: list[tuple[Path, str]] = []
+    entries: list[LandingEntry] = []
     with os.scandir(raw_dir) as top:
         folders = sorted(top, key=lambda e: os.fsencode(e.name))
     for folder in folders:
         if folder.name.startswith("."):
             continue
         if folder.is_symlink():
-            refused.append((Path(folder.path), "symlink"))
+            entries.append(LandingEntry(folder.path, _as_stored(folder.name), True))
             continue
         if not folder.is_dir(follow_symlinks=False):
             continue  # files directly in raw/ are not in an arrival folder: not part of the landing zone
         with os.scandir(folder.path) as inner:
-            entries = sorted(inner, key=lambda e: os.fsencode(e.name))
-        for entry in entries:
+            names = sorted(inner, key=lambda e: os.fsencode(e.name))
+        for entry in names:
             if entry.name.startswith("."):
                 continue
             if entry.is_symlink():
-                refused.append((Path(entry.path), "symlink"))
+                entries.append(LandingEntry(entry.path, _as_stored(f"{folder.name}/{entry.name}"), True))
             elif entry.is_file(follow_symlinks=False):
-                files.append(Path(entry.path))
-    return files, refused
+                entries.append(LandingEntry(entry.path, _as_stored(f"{folder.name}/{entry.name}"), False))
+    return entries
+
+
+def _as_stored(relative_name: str) -> str:
+    """`model.display_path` of a clean relative name, without building paths (same text)."""
+    return os.fsencode(relative_name).decode("utf-8", "backslashreplace")
+
+
+def landing_entries(raw_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Regular files under raw/<folder>/, and the entries refused without being opened (symlinks)."""
+    entries = scan_landing_zone(raw_dir)
+    return ([Path(e.path) for e in entries if not e.symlink],
+            [(Path(e.path), "symlink") for e in entries if e.symlink])
 
 
 def landing_files(raw_dir: Path) -> list[Path]:
@@ -104,13 +124,14 @@ def discover(con, raw_dir: Path) -> Discovery:
         "SELECT path FROM raw.submissions UNION ALL SELECT path FROM raw.duplicate_files"
     ).fetchall()}
     known_sha = dict(con.execute("SELECT sha256, submission_id FROM raw.submissions").fetchall())
-    files, refused = landing_entries(raw_dir)
-    new, duplicates, seen = [], [], 0
+    entries = scan_landing_zone(raw_dir)
+    unseen = [e for e in entries if e.relative not in known_paths]  # only these are opened
+    new, duplicates, refused = [], [], []
     batch_sha: dict[str, Path] = {}
-    for path in files:
-        rel = relative(path, raw_dir)
-        if rel in known_paths:
-            seen += 1
+    for entry in unseen:
+        path = Path(entry.path)
+        if entry.symlink:
+            refused.append((path, "symlink"))
             continue
         sha = file_sha256(path)
         if sha in known_sha:
@@ -120,10 +141,8 @@ def discover(con, raw_dir: Path) -> Discovery:
         else:
             batch_sha[sha] = path
             new.append(path)
-    unseen_refused = [(p, why) for p, why in refused if relative(p, raw_dir) not in known_paths]
-    seen += len(refused) - len(unseen_refused)
-    return Discovery(new=new, duplicates=duplicates, seen=seen, total=len(files) + len(refused),
-                     refused=unseen_refused)
+    return Discovery(new=new, duplicates=duplicates, seen=len(entries) - len(unseen), total=len(entries),
+                     refused=refused)
 
 
 def pending(con, raw_dir: Path) -> dict | None:
@@ -133,9 +152,8 @@ def pending(con, raw_dir: Path) -> dict | None:
             "SELECT path FROM raw.submissions UNION ALL SELECT path FROM raw.duplicate_files").fetchall()}
     except Exception:  # noqa: BLE001 - no raw schema yet: everything is new
         return None
-    files, refused = landing_entries(raw_dir)
-    entries = [relative(p, raw_dir) for p in files] + [relative(p, raw_dir) for p, _ in refused]
-    if any(rel not in known for rel in entries):
+    entries = scan_landing_zone(raw_dir)
+    if any(e.relative not in known for e in entries):
         return None
     return {"total": len(entries), "seen": len(entries), "new": 0, "duplicates": 0,
             "accepted": 0, "accepted_with_warnings": 0, "rejected": 0, "rows_loaded": 0, "files": []}
