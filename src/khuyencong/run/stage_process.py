@@ -67,6 +67,9 @@ class StageProcess:
             return answer["result"]
         raise _exception(answer)
 
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
     def close(self) -> None:
         if self._proc.poll() is None:
             self._proc.stdin.close()  # it exits at the end of its input
@@ -101,7 +104,7 @@ def close_all() -> None:
 def run_stage(stage: str, settings: Settings) -> dict:
     """`pipeline.<stage>(settings)`, in the process started ahead for it when there is one."""
     process = _ahead.get(settings.build_db.resolve())
-    if process is not None and stage in process.stages:
+    if process is not None and stage in process.stages and process.alive():  # a retry after it died runs here
         return process.call(stage, settings)
     from khuyencong.run import pipeline
 
