@@ -185,7 +185,11 @@ def test_names_that_are_not_utf8_or_hold_newlines_and_shell_characters_load(land
     # the listing's names (no Path per entry) are the stored text `relative` gives for each path
     entries = loader.scan_landing_zone(landing.raw_dir)
     assert [e.relative for e in entries] == [loader.relative(Path(e.path), landing.raw_dir) for e in entries]
-    assert loader.pending(duckdb.connect(str(landing.build_db), read_only=True), landing.raw_dir)["seen"] == 2
+    con = duckdb.connect(str(landing.build_db), read_only=True)
+    try:
+        assert loader.pending(con, landing.raw_dir)["seen"] == 2  # and the nothing-new check finds them all
+    finally:
+        con.close()
 
 
 # ---------------------------------------------------------------- one writer
