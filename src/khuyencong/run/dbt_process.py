@@ -21,10 +21,10 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 
 from khuyencong.config import Settings
+from khuyencong.run.child import die_with_parent, die_with_parent_env
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
@@ -86,31 +86,6 @@ def close_all() -> None:
     """At the end of `kc run`: stop a process nobody needed (nothing to build)."""
     while _ahead:
         _ahead.popitem()[1].close()
-
-
-def die_with_parent_env() -> dict[str, str]:
-    """Ask a child to die with this process (prctl PDEATHSIG follows the creating *thread*, so main thread only)."""
-    if threading.current_thread() is threading.main_thread():
-        return {"KC_DIE_WITH_PARENT": str(os.getpid())}
-    return {}
-
-
-def die_with_parent() -> None:
-    """In a child started with `die_with_parent_env()`: SIGKILL when the parent dies (Linux; a no-op elsewhere)."""
-    parent = os.environ.pop("KC_DIE_WITH_PARENT", None)
-    if not parent:
-        return
-    try:
-        import ctypes
-        import ctypes.util
-        import signal
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != int(parent):  # the parent died before the request took effect
-        os._exit(1)
 
 
 def main(project_dir: str) -> int:

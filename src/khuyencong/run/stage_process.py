@@ -22,6 +22,7 @@ import sys
 import traceback
 
 from khuyencong.config import Settings
+from khuyencong.run.child import die_with_parent, die_with_parent_env
 
 #: the stages worth a warm process: the ones that import Great Expectations
 WARM_STAGES = ("check_and_load", "gate_marts")
@@ -40,12 +41,10 @@ class StageFailed(RuntimeError):
 class StageProcess:
     """A child process that runs stages of `pipeline` for this process, one request at a time."""
 
-    def __init__(self, settings: Settings, stages: tuple[str, ...] = WARM_STAGES) -> None:
-        from khuyencong.run.dbt_process import die_with_parent_env
+    def __init__(self, settings: Settings) -> None:
         from khuyencong.warehouse.lock import held_descriptor
 
         self.key = settings.build_db.resolve()
-        self.stages = stages
         fd = held_descriptor(settings.build_db)
         env = {**os.environ, **die_with_parent_env(), "KC_STAGE_PARENT_PID": str(os.getpid())}
         if fd is not None:
@@ -104,7 +103,7 @@ def close_all() -> None:
 def run_stage(stage: str, settings: Settings) -> dict:
     """`pipeline.<stage>(settings)`, in the process started ahead for it when there is one."""
     process = _ahead.get(settings.build_db.resolve())
-    if process is not None and stage in process.stages and process.alive():  # a retry after it died runs here
+    if process is not None and stage in WARM_STAGES and process.alive():  # a retry after it died runs here
         return process.call(stage, settings)
     from khuyencong.run import pipeline
 
@@ -135,7 +134,6 @@ def _exception(answer: dict) -> Exception:
 def serve() -> None:
     from pathlib import Path
 
-    from khuyencong.run.dbt_process import die_with_parent
 
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # whatever a library prints goes to the log, not into the answers

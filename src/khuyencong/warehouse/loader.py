@@ -82,15 +82,15 @@ def _as_stored(relative_name: str) -> str:
     return os.fsencode(relative_name).decode("utf-8", "backslashreplace")
 
 
-def landing_entries(raw_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Regular files under raw/<folder>/, and the entries refused without being opened (symlinks)."""
-    entries = scan_landing_zone(raw_dir)
-    return ([Path(e.path) for e in entries if not e.symlink],
-            [(Path(e.path), "symlink") for e in entries if e.symlink])
-
-
 def landing_files(raw_dir: Path) -> list[Path]:
-    return landing_entries(raw_dir)[0]
+    """The regular files of the landing zone (benchmarks read them)."""
+    return [Path(e.path) for e in scan_landing_zone(raw_dir) if not e.symlink]
+
+
+def _recorded_paths(con) -> set[str]:
+    """Every path under raw/ already recorded: loaded, refused or a byte-identical duplicate."""
+    return {r[0] for r in con.execute(
+        "SELECT path FROM raw.submissions UNION ALL SELECT path FROM raw.duplicate_files").fetchall()}
 
 
 def relative(path: Path, raw_dir: Path) -> str:
@@ -120,9 +120,7 @@ def refused_entry(path: Path, reason: str, raw_dir: Path) -> FileCheck:
 def discover(con, raw_dir: Path) -> Discovery:
     """Split raw/ into already-seen paths, byte-identical duplicates, refused entries and new files (by sha256)."""
     ensure_raw_schema(con)
-    known_paths = {r[0] for r in con.execute(
-        "SELECT path FROM raw.submissions UNION ALL SELECT path FROM raw.duplicate_files"
-    ).fetchall()}
+    known_paths = _recorded_paths(con)
     known_sha = dict(con.execute("SELECT sha256, submission_id FROM raw.submissions").fetchall())
     entries = scan_landing_zone(raw_dir)
     unseen = [e for e in entries if e.relative not in known_paths]  # only these are opened
@@ -148,8 +146,7 @@ def discover(con, raw_dir: Path) -> Discovery:
 def pending(con, raw_dir: Path) -> dict | None:
     """Read-only: None if raw/ holds any entry not yet recorded, else the counts a no-op run reports."""
     try:
-        known = {r[0] for r in con.execute(
-            "SELECT path FROM raw.submissions UNION ALL SELECT path FROM raw.duplicate_files").fetchall()}
+        known = _recorded_paths(con)
     except Exception:  # noqa: BLE001 - no raw schema yet: everything is new
         return None
     entries = scan_landing_zone(raw_dir)
