@@ -16,7 +16,8 @@ from pathlib import Path
 
 from khuyencong.config import ReadLimits
 from khuyencong.findings import could_not_process, finding, sort_key
-from khuyencong.ingest.reader import arrival_date_from_path, file_sha256, read_file
+from khuyencong.ingest.read_pool import DIE_AT_START, read_in_workers
+from khuyencong.ingest.reader import arrival_date_from_path, read_file
 from khuyencong.model import FileCheck
 
 log = logging.getLogger(__name__)
@@ -32,49 +33,20 @@ def undated_folder(path: Path) -> object:
     )
 
 
-#: from this many files on, the reading runs in a process pool over both cores
+#: from this many files on, the reading runs in worker processes over both cores (`ingest.read_pool`)
 PARALLEL_FROM = 200
 READ_CHUNK = 50
 
 
-def _read_chunk(paths: list[Path], kwargs: dict) -> list[FileCheck]:
-    return [read_file(p, **kwargs) for p in paths]
+def read_files(paths: list[Path], *, die_at_start: bool = False, **kwargs) -> list[FileCheck]:
+    """Read files in order; many of them in worker processes (one per core), each file isolated.
 
-
-def _read_alone(path: Path, kwargs: dict) -> FileCheck:
-    """A file that took its worker down, read again alone: if it crashes a process by itself, it is refused."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        try:
-            return pool.submit(read_file, path, **kwargs).result()
-        except BrokenProcessPool:
-            log.error("reading %s crashed its process; refused with F01", path.name)
-            return FileCheck(path, file_sha256(path), kwargs.get("arrival_date"), None,
-                             [could_not_process("read", RuntimeError("the reader's process crashed"))])
-
-
-def read_files(paths: list[Path], **kwargs) -> list[FileCheck]:
-    """Read files in order; many of them in a pool of processes (one per core), each file isolated."""
+    `die_at_start` is the crash tests' `KC_CRASH_AT=reader_start`: the workers die before they are ready.
+    """
     if len(paths) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
         return [read_file(p, **kwargs) for p in paths]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-
-    done: dict[Path, FileCheck] = {}
-    chunks = [paths[i:i + READ_CHUNK] for i in range(0, len(paths), READ_CHUNK)]
-    # spawn, not fork: the parent may hold Airflow's threads and database connections
-    with ProcessPoolExecutor(min(2, os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_read_chunk, chunk, kwargs): chunk for chunk in chunks}
-        for future in as_completed(futures):
-            try:
-                done.update(zip(futures[future], future.result()))
-            except BrokenProcessPool:
-                pass  # the files of the broken chunks are read again, alone, below
-    return [done[p] if p in done else _read_alone(p, kwargs) for p in paths]
+    return read_in_workers(paths, kwargs, workers=min(2, os.cpu_count() or 1), chunk=READ_CHUNK,
+                           die_at_start=die_at_start)
 
 
 def _gate_isolated(gate, checks: list[FileCheck]) -> None:
@@ -105,6 +77,7 @@ def check_files(
     history=None,
     limits: ReadLimits | None = None,
     landing_zone: bool = False,
+    crash_at: str | None = None,
 ) -> list[FileCheck]:
     """Read every file, then gate them all in one GX batch per table.
 
@@ -116,7 +89,7 @@ def check_files(
     """
     paths = [Path(p) for p in paths]
     checks = read_files(paths, arrival_date=arrival_date, default_arrival_date=default_arrival_date,
-                        limits=limits or ReadLimits.from_env())
+                        limits=limits or ReadLimits.from_env(), die_at_start=crash_at == DIE_AT_START)
     for p, check in zip(paths, checks):
         if landing_zone and arrival_date is None and arrival_date_from_path(p) is None:
             check.findings.append(undated_folder(p))
