@@ -54,10 +54,14 @@ ENV PATH="/opt/kc/.venv/bin:${PATH}" \
     KC_BUILD_DB=/data/warehouse/build.duckdb \
     DBT_TARGET_PATH=/data/warehouse/dbt/target \
     DBT_LOG_PATH=/data/warehouse/dbt/logs \
-    HOME=/opt/airflow
+    HOME=/opt/airflow \
+    USER=airflow \
+    LOGNAME=airflow
 
 # Non-root runtime user. Group 0 owns the writable paths so that compose can run the
 # containers as any UID (`user: "${AIRFLOW_UID}:0"`) matching the owner of ./warehouse.
+# A UID without a passwd entry has no user name, and Airflow refuses to start without one
+# ("has no username"): USER / LOGNAME above give it one whatever the UID (getpass reads them first).
 RUN useradd --uid "${AIRFLOW_UID}" --gid 0 --home-dir /opt/airflow --no-create-home \
         --shell /usr/sbin/nologin airflow \
     && mkdir -p /opt/airflow/logs /opt/airflow/auth /data/raw /data/warehouse \

@@ -2,9 +2,14 @@
 
 This DAG is the one definition of the stage order; every task calls one function of
 `khuyencong.run.pipeline`. Thin on purpose, and nothing heavy is imported at parse
-time (no GX, dbt, pandas, duckdb). Settings come from the environment
-(`khuyencong.config.Settings`); `kc run` passes its paths as params. Param
-`rebuild=true` rebuilds the warehouse from raw/ alone. Stage results travel as XCom.
+time (no GX, dbt, pandas, duckdb). `prepare` reads the settings once (the environment,
+`khuyencong.config.Settings`, and the run's params) and every later task gets them whole
+as XCom. Param `rebuild=true` rebuilds the warehouse from raw/ alone; `allow_shrink=true`
+lets a publication hold less than the published one. Runs at 01:00 Vietnam time.
+
+Retry policy (`khuyencong.errors`): a transient error (busy warehouse, full disk) is retried;
+a publication verdict fails the run at once and leaves the published warehouse as it was; a
+bug fails at once. One alert per failed run (the DAG's failure callback).
 """
 
 from __future__ import annotations
@@ -13,51 +18,63 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.timetables.trigger import CronTriggerTimetable
 
 from khuyencong.config import Settings
+from khuyencong.errors import kind_of
 
-_PARSE_SETTINGS = Settings.from_env()  # retries only; each task builds its own from the run's params
-# Transient errors only (a locked build database, a full disk being cleared).
-RETRIES = {
-    "retries": _PARSE_SETTINGS.task_retries,
+TIMEZONE = "Asia/Ho_Chi_Minh"
+_PARSE_SETTINGS = Settings.from_env()  # retries and timeouts only; `prepare` reads the run's settings
+TASK_DEFAULTS = {
+    "retries": _PARSE_SETTINGS.task_retries,  # spent on transient errors only: see _stage
     "retry_delay": timedelta(seconds=_PARSE_SETTINGS.retry_delay_seconds),
     "retry_exponential_backoff": True,
+    "execution_timeout": timedelta(minutes=_PARSE_SETTINGS.task_timeout_minutes),
 }
 #: downstream DAGs can be scheduled on fresh marts
 MARTS_ASSET = Asset("khuyencong://warehouse/marts")
 
 
-def _blocked(fn, settings):
-    """A blocked publication is a verdict, not a transient error: keep the reason for the summary, fail, no retry."""
+def _stage(fn, settings: dict):
+    """Run a stage under the retry policy: transient errors raise as they are (Airflow retries them);
+    a verdict or a bug fails the task without retries, a verdict's reason kept for the summary."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from khuyencong.run.pipeline import PublicationBlocked
-
     try:
-        return fn(settings)
-    except PublicationBlocked as exc:
-        get_current_context()["ti"].xcom_push(key="blocked", value=str(exc))
+        return fn(Settings.from_dict(settings))
+    except Exception as exc:
+        kind = kind_of(exc)
+        if kind == "transient":
+            raise
+        if kind == "verdict":
+            get_current_context()["ti"].xcom_push(key="blocked", value=str(exc))
         raise AirflowFailException(str(exc)) from exc
 
 
 def _on_failure(context):
     from khuyencong.run.alerts import notify_failure
 
-    notify_failure(context, Settings.from_env().alert_webhook_url)
+    settings = Settings.from_env()
+    notify_failure(context, settings.alert_webhook_url, settings.runs_dir)
 
 
 @dag(
     dag_id="khuyencong_nightly",
-    schedule="0 1 * * *",
-    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    description="Nightly at 01:00 Vietnam time (Asia/Ho_Chi_Minh = 18:00 UTC the day before)",
+    schedule=CronTriggerTimetable("0 1 * * *", timezone=TIMEZONE),
+    start_date=pendulum.datetime(2025, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=_PARSE_SETTINGS.dagrun_timeout_minutes),
     params={
         "rebuild": Param(False, type="boolean", description="rebuild the whole warehouse from raw/ alone"),
+        "allow_shrink": Param(False, type="boolean",
+                              description="publish even if the marts would hold fewer accepted reports or no rows"),
         "raw_dir": Param(None, type=["null", "string"], description="landing zone (default KC_RAW_DIR)"),
         "warehouse_dir": Param(None, type=["null", "string"], description="warehouse (default KC_WAREHOUSE_DIR)"),
     },
-    default_args={**RETRIES, "on_failure_callback": _on_failure},
+    default_args=TASK_DEFAULTS,
+    on_failure_callback=_on_failure,  # the run's, once: not each task's
     tags=["khuyencong"],
     doc_md=__doc__,
 )
@@ -66,16 +83,18 @@ def khuyencong_nightly():
     def prepare(params=None) -> dict:
         from khuyencong.run import pipeline
 
-        settings = Settings.from_dict(params or {})
+        settings = pipeline.run_settings(params or {})
         if params and params.get("rebuild"):
-            pipeline.reset_for_rebuild(settings)
-        return settings.to_dict()
+            _stage(pipeline.reset_for_rebuild, settings)
+        return settings
 
-    @task(retries=0)  # a refused file is a finding, not an error; anything raised here is a bug
+    @task
     def check_and_load(settings: dict) -> dict:
+        from functools import partial
+
         from khuyencong.run.stage_process import run_stage
 
-        return run_stage("check_and_load", Settings.from_dict(settings))
+        return _stage(partial(run_stage, "check_and_load"), settings)
 
     @task.short_circuit(ignore_downstream_trigger_rules=False)
     def anything_to_build(settings: dict, loaded: dict) -> bool:
@@ -87,7 +106,7 @@ def khuyencong_nightly():
     def dbt_build(settings: dict) -> dict:
         from khuyencong.run import pipeline
 
-        return _blocked(pipeline.build_marts, Settings.from_dict(settings))
+        return _stage(pipeline.build_marts, settings)
 
     @task
     def mart_gate(settings: dict) -> dict:
@@ -95,13 +114,13 @@ def khuyencong_nightly():
 
         from khuyencong.run.stage_process import run_stage
 
-        return _blocked(partial(run_stage, "gate_marts"), Settings.from_dict(settings))
+        return _stage(partial(run_stage, "gate_marts"), settings)
 
     @task(outlets=[MARTS_ASSET])
     def publish(settings: dict) -> dict:
         from khuyencong.run import pipeline
 
-        return pipeline.publish(Settings.from_dict(settings))
+        return _stage(pipeline.publish, settings)
 
     @task(trigger_rule="all_done")  # also after a blocked or failed stage: the summary says why
     def summary(settings: dict) -> dict:
@@ -109,23 +128,13 @@ def khuyencong_nightly():
 
         from khuyencong.run import pipeline
 
-        ti = get_current_context()["ti"]
-        stages = {name: ti.xcom_pull(task_ids=name)
-                  for name in ("check_and_load", "dbt_build", "mart_gate", "publish")}
-        blocked = [m for m in (ti.xcom_pull(task_ids=t, key="blocked") for t in ("dbt_build", "mart_gate")) if m]
-        run_settings = Settings.from_dict(settings)
-        # the summary is the DAG's only leaf, so it decides the run's state: failed unless every stage that
-        # had to run did; after a good publication nothing is left to build
-        missing = [name for name, result in stages.items() if result is None]
-        failed = ("check_and_load" if stages["check_and_load"] is None
-                  else missing[0] if missing and pipeline.needs_build(run_settings) else None)
-        if blocked:
-            stages["blocked"] = {"message": blocked[0]}
-        elif failed:
-            stages["failed"] = {"message": f"{failed} failed (not a refused file, not a gate verdict): see its log"}
-        result = {**pipeline.summarise(run_settings, stages), **{k: v for k, v in stages.items() if v}}
-        if blocked or failed:  # nothing new was published
-            raise AirflowFailException(blocked[0] if blocked else stages["failed"]["message"])
+        context = get_current_context()
+        ti = context["ti"]
+        stages = {name: ti.xcom_pull(task_ids=name) for name in pipeline.STAGES}
+        blocked = [m for m in (ti.xcom_pull(task_ids=t, key="blocked") for t in pipeline.STAGES) if m]
+        result, failure = pipeline.finish_run(Settings.from_dict(settings), stages, blocked, context["run_id"])
+        if failure:  # nothing new was published: the summary is the DAG's only leaf, so it fails the run
+            raise AirflowFailException(failure)
         return result
 
     settings = prepare()

@@ -71,7 +71,7 @@ class PgServer:
         return None
 
     @classmethod
-    def start(cls) -> PgServer:
+    def start(cls, max_connections: int = 40) -> PgServer:
         bindir = _bindir()
         assert bindir is not None
         run_as = "postgres" if os.geteuid() == 0 else None
@@ -88,7 +88,7 @@ class PgServer:
         )
         options = (f"-c listen_addresses=127.0.0.1 -c port={server.port}"
                    f" -c unix_socket_directories={folder} -c fsync=off -c full_page_writes=off"
-                   " -c synchronous_commit=off -c max_connections=40")
+                   f" -c synchronous_commit=off -c max_connections={max_connections}")
         subprocess.run(
             server._cmd(str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
                         "-l", str(folder / "server.log"), "-w", "-t", "60", "start"),

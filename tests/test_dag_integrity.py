@@ -57,9 +57,15 @@ PARSE_SCRIPT = textwrap.dedent(
             "timetable": type(tt).__name__,
             "schedule": str(dag.schedule),
             "timetable_repr": repr(tt),
+            "cron": getattr(tt, "_expression", None),
+            "timetable_timezone": str(getattr(tt, "_timezone", None)),
+            "timetable_summary": tt.summary,
             "timezone": getattr(dag.timezone, "name", str(dag.timezone)),
             "start_date": dag.start_date.isoformat() if dag.start_date else None,
             "catchup": dag.catchup,
+            "description": dag.description,
+            "dagrun_timeout_s": dag.dagrun_timeout.total_seconds() if dag.dagrun_timeout else None,
+            "dag_on_failure_callback": getattr(dag.on_failure_callback, "__name__", None),
             "max_active_runs": dag.max_active_runs,
             "params": {k: dag.params[k] for k in dag.params},
             "rebuild_schema": getattr(param, "schema", None),
@@ -70,6 +76,7 @@ PARSE_SCRIPT = textwrap.dedent(
             "tasks": {
                 t.task_id: {
                     "retries": t.retries,
+                    "execution_timeout_s": t.execution_timeout.total_seconds() if t.execution_timeout else None,
                     "retry_delay_s": t.retry_delay.total_seconds() if t.retry_delay else None,
                     "on_failure_callback": [getattr(c, "__name__", str(c)) for c in (
                         t.on_failure_callback if isinstance(t.on_failure_callback, list)
@@ -183,19 +190,19 @@ def test_nightly_dag_exists_in_its_file(dagbag, nightly):
 
 
 def test_schedule_timezone_catchup_and_concurrency(nightly):
-    assert nightly["schedule"] == "0 1 * * *"
     assert nightly["timetable"] == "CronTriggerTimetable"
-    assert "expression='0 1 * * *'" in nightly["timetable_repr"]
+    assert nightly["cron"] == "0 1 * * *"
     assert nightly["timezone"] == "Asia/Ho_Chi_Minh"
-    # the cron fires at 01:00 Hanoi time, not UTC: the timetable carries the DAG's timezone
-    assert "Asia/Ho_Chi_Minh" in nightly["timetable_repr"], nightly["timetable_repr"]
+    # the cron fires at 01:00 Hanoi time, not UTC: the timetable carries its own timezone
+    assert "Asia/Ho_Chi_Minh" in nightly["timetable_timezone"], nightly["timetable_timezone"]
+    assert "01:00 Vietnam time" in nightly["description"] and "Asia/Ho_Chi_Minh" in nightly["description"]
     assert nightly["start_date"] is not None
     assert nightly["catchup"] is False
     assert nightly["max_active_runs"] == 1
 
 
 def test_rebuild_param_is_a_boolean_defaulting_to_false(nightly):
-    assert nightly["params"] == {"rebuild": False, "raw_dir": None, "warehouse_dir": None}
+    assert nightly["params"] == {"rebuild": False, "allow_shrink": False, "raw_dir": None, "warehouse_dir": None}
     assert nightly["rebuild_schema"]["type"] == "boolean"
 
 
@@ -218,19 +225,30 @@ def test_tasks_in_order_with_expected_dependencies(nightly):
         "publish": ["khuyencong://warehouse/marts"]}
 
 
-def test_retries_and_failure_callback_on_every_task(nightly):
+def test_retries_timeouts_and_one_failure_callback_per_run(nightly):
     defaults = nightly["default_args"]
     assert defaults["retries"] >= 1
     assert defaults["retry_delay"] > 0
-    assert defaults["on_failure_callback"] == "_on_failure"
+    # one alert per failed run: the DAG's callback, not each task's (a failing task and the summary
+    # that then fails the run used to send two)
+    assert nightly["dag_on_failure_callback"] == "_on_failure"
+    assert "on_failure_callback" not in defaults
+    assert nightly["dagrun_timeout_s"] == 180 * 60
     for task_id, t in nightly["tasks"].items():
-        assert t["on_failure_callback"], f"{task_id} has no on_failure_callback"
+        assert t["on_failure_callback"] == [], f"{task_id} alerts on its own"
         assert t["retry_delay_s"] and t["retry_delay_s"] > 0, task_id
-        if task_id == "check_and_load":
-            # a refused file is a finding, not an error: retrying would only repeat a bug
-            assert t["retries"] == 0
-        else:
-            assert t["retries"] >= 1, f"{task_id} has no retries"
+        # every task can meet the lock (check_and_load too): transient errors are retried (`_stage`
+        # turns a verdict or a bug into a failure without retries)
+        assert t["retries"] >= 1, f"{task_id} has no retries"
+        assert t["execution_timeout_s"] == 60 * 60, task_id
+
+
+def test_timeouts_come_from_the_settings(tmp_path):
+    env = _airflow_env(tmp_path)
+    env.update(KC_TASK_TIMEOUT_MINUTES="7", KC_DAGRUN_TIMEOUT_MINUTES="30")
+    out = _run(PARSE_SCRIPT, [str(DAGS_DIR)], env, "DAGBAG", tmp_path)["dags"][DAG_ID]
+    assert out["dagrun_timeout_s"] == 30 * 60
+    assert {t["execution_timeout_s"] for t in out["tasks"].values()} == {7 * 60}
 
 
 def test_importing_the_dag_module_loads_no_heavy_library(tmp_path):

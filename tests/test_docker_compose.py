@@ -19,6 +19,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from compose_file import (
+    INTERPOLATION,
+    dockerfile_instructions,
+    env_of,
+    interpolate,
+    parse_env_file,
+    resolved,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -35,8 +43,6 @@ AIRFLOW_SERVICES = {
 }
 LONG_RUNNING = [name for name, cmd in AIRFLOW_SERVICES.items() if cmd]
 
-# ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}; "$$" is a literal "$".
-INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 REQUIRED = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}$")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|(^|_)KEY$", re.IGNORECASE)
 
@@ -60,41 +66,6 @@ def compose_variables(document: dict) -> dict[str, str]:
     return found
 
 
-def parse_env_file(path: Path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            key, sep, value = line.partition("=")
-            assert sep, f"{path.name}: not KEY=VALUE: {line!r}"
-            values[key.strip()] = value.strip()
-    return values
-
-
-def interpolate(node, env: dict[str, str]):
-    """Compose-style interpolation of every value (the subset above), failing like compose on a
-    missing ``${X:?...}``."""
-
-    def repl(m: re.Match) -> str:
-        name, op, arg = m.group(1), m.group(2), m.group(3)
-        value = env.get(name)
-        if op in (":?", "?") and (value is None or (op == ":?" and value == "")):
-            raise KeyError(f"required variable {name} is missing: {arg}")
-        if op == ":-" and not value:
-            return arg
-        if op == "-" and value is None:
-            return arg
-        return value or ""
-
-    if isinstance(node, dict):
-        return {key: interpolate(value, env) for key, value in node.items()}
-    if isinstance(node, list):
-        return [interpolate(item, env) for item in node]
-    if isinstance(node, str):
-        return "$".join(INTERPOLATION.sub(repl, part) for part in node.split("$$"))
-    return node
-
-
 def is_secret(key: str) -> bool:
     return bool(SECRET_NAME.search(key)) and not key.endswith(("_FILE", "_PATH", "_CMD"))
 
@@ -113,13 +84,6 @@ def compose(compose_text) -> dict:
 def env_example() -> dict[str, str]:
     assert ENV_EXAMPLE.is_file(), ".env.example must be committed"
     return parse_env_file(ENV_EXAMPLE)
-
-
-def env_of(service: dict) -> dict[str, str]:
-    env = service.get("environment", {})
-    if isinstance(env, list):
-        env = dict(item.split("=", 1) for item in env)
-    return {k: str(v) for k, v in env.items()}
 
 
 def test_compose_file_validates_against_the_compose_specification(tmp_path, compose, env_example):
@@ -272,37 +236,6 @@ def test_raw_is_read_only_and_warehouse_is_a_volume(compose):
 # ------------------------------------------------------------ the Dockerfile, parsed
 
 
-def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) in order: continuation lines joined, comments dropped."""
-    instructions, pending = [], ""
-    for line in text.splitlines():
-        if not pending and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        if line.rstrip().endswith("\\"):
-            pending += line.rstrip()[:-1] + " "
-            continue
-        keyword, _, args = (pending + line).strip().partition(" ")
-        instructions.append((keyword.upper(), " ".join(args.split())))
-        pending = ""
-    return instructions
-
-
-def resolved(instructions: list[tuple[str, str]]) -> list[tuple[str, str, dict[str, str]]]:
-    """Each instruction with ${VAR} expanded from the ARG defaults and ENV values set before it."""
-    variables: dict[str, str] = {}
-    out = []
-    for keyword, args in instructions:
-        expanded = re.sub(r"\$\{(\w+)\}", lambda m: variables.get(m.group(1), m.group(0)), args)
-        if keyword == "ARG" and "=" in args:
-            name, value = args.split("=", 1)
-            variables[name] = value.strip('"')
-        elif keyword == "ENV":
-            for name, value in re.findall(r'(\w+)=("[^"]*"|\S+)', expanded):
-                variables[name] = value.strip('"')
-        out.append((keyword, expanded, dict(variables)))
-    return out
-
-
 @pytest.fixture(scope="module")
 def dockerfile():
     return resolved(dockerfile_instructions(DOCKERFILE.read_text(encoding="utf-8")))
@@ -437,3 +370,38 @@ def test_image_runs_as_a_non_root_user_that_owns_where_it_writes(dockerfile):
         elif keyword == "COPY" and args.split()[0] == "dags":
             dags_dest = (workdir / args.split()[-1]).resolve()
     assert dags_dest is not None and Path(env["AIRFLOW__CORE__DAGS_FOLDER"]) == dags_dest
+
+
+def test_any_uid_gets_a_user_name_for_airflow():
+    """compose runs the image as `${AIRFLOW_UID}:0`, a UID the image's /etc/passwd may not know. Airflow asks
+    `getpass.getuser()` (airflow.utils.platform.getuser) and refuses to start without a name ("has no
+    username"); the image's ENV names the user, so any UID starts. Checked as a UID unknown here."""
+    import os
+    import pwd
+    import shutil
+
+    from airflow_services import dockerfile_env
+
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    if os.geteuid() != 0 or not python:
+        pytest.skip("needs root (to run as another UID) and a system python3")
+    uid = next(u for u in range(54321, 60000) if not _has_passwd_entry(pwd, u))
+    script = "import getpass; print(getpass.getuser())"
+
+    def as_unknown_uid(env: dict[str, str]) -> subprocess.CompletedProcess:
+        return subprocess.run([python, "-c", script], env=env, capture_output=True, text=True, check=False,
+                              cwd="/", user=uid, group=0, extra_groups=[])
+
+    image_env = {"PATH": "/usr/bin:/bin", **dockerfile_env()}
+    named = as_unknown_uid(image_env)
+    assert named.returncode == 0 and named.stdout.strip() == "airflow", named.stderr
+    nameless = as_unknown_uid({k: v for k, v in image_env.items() if k not in ("USER", "LOGNAME")})
+    assert nameless.returncode != 0  # without the image's ENV: what Airflow met as "has no username"
+
+
+def _has_passwd_entry(pwd, uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+        return True
+    except KeyError:
+        return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw", type=Path, help="landing zone (default $KC_RAW_DIR or ./raw)")
     p.add_argument("--warehouse", type=Path, help="warehouse directory (default $KC_WAREHOUSE_DIR or ./warehouse)")
     p.add_argument("--rebuild", action="store_true", help="rebuild the whole warehouse from raw/ alone")
+    p.add_argument("--allow-shrink", action="store_true",
+                   help="publish even if the marts would hold fewer accepted reports than the published ones")
 
     p = sub.add_parser("load", help="check and load new files from raw/ into the build database (no dbt, no publish)")
     p.add_argument("--raw", type=Path, help="landing zone (default $KC_RAW_DIR or ./raw)")
@@ -91,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from khuyencong.run.local_run import exit_now, run_local
 
-        exit_now(run_local(config.Settings.from_env(args.raw, args.warehouse), rebuild=args.rebuild))
+        settings = replace(config.Settings.from_env(args.raw, args.warehouse), allow_shrink=args.allow_shrink)
+        exit_now(run_local(settings, rebuild=args.rebuild))
     if args.command == "load":
         return _load(config.Settings.from_env(args.raw, args.warehouse))
     if args.command == "publish":

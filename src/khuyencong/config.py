@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -72,6 +72,9 @@ class Settings:
     postgres_url: str | None = None  # KC_POSTGRES_URL: optional PostgreSQL serving target
     postgres_reader_role: str | None = None  # KC_POSTGRES_READER_ROLE
     crash_at: str | None = None  # KC_CRASH_AT: fault injection for the crash tests (kill -9 at a named point)
+    task_timeout_minutes: float = 60.0  # KC_TASK_TIMEOUT_MINUTES: each task's execution_timeout
+    dagrun_timeout_minutes: float = 180.0  # KC_DAGRUN_TIMEOUT_MINUTES: the whole run's
+    allow_shrink: bool = False  # `kc run --allow-shrink`, DAG param allow_shrink: publish smaller marts
 
     @classmethod
     def from_env(
@@ -104,17 +107,28 @@ class Settings:
             postgres_url=env.get("KC_POSTGRES_URL") or None,
             postgres_reader_role=env.get("KC_POSTGRES_READER_ROLE") or None,
             crash_at=env.get("KC_CRASH_AT") or None,
+            task_timeout_minutes=float(env.get("KC_TASK_TIMEOUT_MINUTES", 60)),
+            dagrun_timeout_minutes=float(env.get("KC_DAGRUN_TIMEOUT_MINUTES", 180)),
         )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> Settings:
-        """The inverse of `to_dict`: how a DAG task gets the settings `kc run` chose (run conf)."""
-        base = cls.from_env(data.get("raw_dir"), data.get("warehouse_dir"))
-        return replace(base, build_db=Path(str(data["build_db"]))) if data.get("build_db") else base
+        """The inverse of `to_dict`, reading nothing else: how a task or a child process gets the run's settings."""
+        values = dict(data)
+        values["limits"] = ReadLimits(**values.get("limits", {}))
+        for f in fields(cls):
+            if f.type == "Path":
+                values[f.name] = Path(values[f.name])
+        return cls(**values)
 
-    def to_dict(self) -> dict[str, str]:
-        return {"raw_dir": str(self.raw_dir), "warehouse_dir": str(self.warehouse_dir),
-                "build_db": str(self.build_db)}
+    def to_dict(self) -> dict[str, object]:
+        """Every setting, as JSON-able values: it crosses process boundaries whole (XCom, the stage process)."""
+        out: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = (str(value) if isinstance(value, Path) else asdict(value) if f.name == "limits"
+                           else value)
+        return out
 
     @property
     def published_db(self) -> Path:
@@ -152,7 +166,13 @@ def crash_with(pid: int) -> None:
 
 
 def crash_point(settings: Settings, name: str) -> None:
-    """Die here, as `kill -9` of the run would, when the crash tests ask for this point (`KC_CRASH_AT=name`)."""
+    """Die here, as `kill -9` of the run would, when the crash tests ask for this point (`KC_CRASH_AT=name`);
+    hang here, as a stuck disk or database would, for `KC_CRASH_AT=name:hang` (the timeout tests)."""
+    if settings.crash_at == f"{name}:hang":
+        import time
+
+        while True:
+            time.sleep(1)
     if settings.crash_at == name:
         import signal
 

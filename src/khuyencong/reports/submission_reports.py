@@ -94,7 +94,9 @@ def write_run_summary(settings, stages: dict) -> Path:
     loaded = stages.get("check_and_load", {})
     verdict = ("**Publication blocked**: the last published warehouse is unchanged.\n\n"
                + markdown_code_block(stages["blocked"]["message"]) if "blocked" in stages
-               else "Published." if "publish" in stages else "Nothing new: the published warehouse is current.")
+               else "Published." if "publish" in stages
+               else stages["nothing_published"]["message"] if "nothing_published" in stages
+               else "Nothing new: the published warehouse is current.")
     postgres = (stages.get("publish") or {}).get("postgres")
     if postgres:  # the error is one printable line already; a code span keeps it inert in Markdown
         verdict += ("\n\nPostgreSQL: published." if postgres.get("ok") else

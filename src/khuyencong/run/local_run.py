@@ -81,8 +81,8 @@ def run_local(settings: Settings, rebuild: bool = False) -> int:
             # GX's import and dbt's import and parse, on the second core while Airflow starts on this one
             stage_process.start_ahead(settings)
             try:
-                outcome = run_dag_in_process("khuyencong_nightly", {"rebuild": rebuild, **settings.to_dict()},
-                                             settings)
+                conf = {"rebuild": rebuild, "allow_shrink": settings.allow_shrink, "settings": settings.to_dict()}
+                outcome = run_dag_in_process("khuyencong_nightly", conf, settings)
             finally:
                 stage_process.close_all()
     except WarehouseBusy as exc:
@@ -95,7 +95,7 @@ def run_local(settings: Settings, rebuild: bool = False) -> int:
     if record:
         for line in format_summary(record, settings.warehouse_dir):
             print("  " + plain_text(line))
-    for key in ("blocked", "failed"):  # the message quotes dbt's output and the failing mart items
+    for key in ("blocked", "failed", "nothing_published"):  # dbt's output, the failing mart items, the guard
         if record and key in record:
             print("  " + plain_text(record[key]["message"], keep_newlines=True).replace("\n", "\n  "))
     if not outcome.succeeded:

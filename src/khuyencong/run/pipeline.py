@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from khuyencong.config import Settings, crash_point
-from khuyencong.warehouse.lock import WarehouseBusy, build_lock, is_lock_conflict
+from khuyencong.errors import PublicationBlocked, Transient, WarehouseBusy, is_transient_text
+from khuyencong.warehouse.lock import build_lock, is_lock_conflict
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,8 @@ FILES_LISTED = 200
 LOAD_BATCH = 500
 #: files read and gated together (one GX validation per suite per batch)
 CHECK_BATCH = 5000
-
-
-class PublicationBlocked(RuntimeError):
-    """A dbt test or a mart expectation failed: the last published warehouse stays as it was."""
+#: the stages whose results the summary reads (DAG task ids)
+STAGES = ("check_and_load", "dbt_build", "mart_gate", "publish")
 
 
 def _timed(result: dict, started: float) -> dict:
@@ -48,13 +47,25 @@ def _lock(settings: Settings, purpose: str):
 # ---------------------------------------------------------------- stages
 
 
+def run_settings(params: dict) -> dict:
+    """The run's settings, read once (`prepare`): `kc run`'s own, whole, or the environment's with the params."""
+    if params.get("settings"):
+        settings = Settings.from_dict(params["settings"])
+    else:
+        settings = Settings.from_env(params.get("raw_dir"), params.get("warehouse_dir"))
+    return replace(settings, allow_shrink=bool(params.get("allow_shrink") or settings.allow_shrink)).to_dict()
+
+
 def reset_for_rebuild(settings: Settings) -> dict:
-    """Rebuild from raw/ alone: forget the build database and the reports; keep the published file until publish."""
+    """Rebuild from raw/ alone: forget the build database; keep the published file and the reports until publish.
+
+    The per-file reports stay: a rebuild writes each file's report again under the same name, and
+    only a publication removes the reports of files raw/ no longer holds (`_prune_file_reports`).
+    """
     started = time.perf_counter()
     with _lock(settings, "rebuild"):
         for path in (settings.build_db, settings.build_db.with_name(settings.build_db.name + ".wal")):
             path.unlink(missing_ok=True)
-        shutil.rmtree(settings.reports_dir / "submissions", ignore_errors=True)
     crash_point(settings, "after_reset")
     return _timed({"rebuild": True}, started)
 
@@ -116,7 +127,7 @@ def check_and_load(settings: Settings) -> dict:
                 # memory follows the batch, not the night: a rebuild of years of history is checked in slices
                 for start in range(0, len(found.new), CHECK_BATCH):
                     store(check_files(found.new[start:start + CHECK_BATCH], gate=gate, history=history,
-                                      limits=settings.limits, landing_zone=True))
+                                      limits=settings.limits, landing_zone=True, crash_at=settings.crash_at))
                 docs = publish_results(context, {**gate.last_results, **history.last_results},
                                        settings.warehouse_dir, "files")  # Data Docs: the last batch's results
             record_duplicates(con, found.duplicates, settings.raw_dir, loaded_at)
@@ -161,14 +172,18 @@ def _rows_loaded(con, loaded_at: datetime) -> int:
 
 
 def raw_fingerprint(settings: Settings) -> dict:
-    """What the build database holds from raw/: changes whenever a file is loaded or recorded."""
+    """What the build database holds from raw/ that can change the marts: the accepted files and the copies.
+
+    A refused file changes nothing the marts show, so a night that only refuses files publishes nothing new.
+    """
     from khuyencong.warehouse.loader import connect, ensure_raw_schema
 
     with _lock(settings, "fingerprint"):
         con = connect(settings.build_db, timeout=settings.lock_timeout_seconds)
         try:
             ensure_raw_schema(con)
-            subs, last = con.execute("SELECT count(*), max(loaded_at) FROM raw.submissions").fetchone()
+            subs, last = con.execute("SELECT count(*), max(loaded_at) FROM raw.submissions"
+                                     " WHERE status <> 'rejected'").fetchone()
             dups = con.execute("SELECT count(*) FROM raw.duplicate_files").fetchone()[0]
         finally:
             con.close()
@@ -215,7 +230,7 @@ def needs_build(settings: Settings, loaded: dict | None = None) -> bool:
     run") means a run blocked by a gate or killed half-way is caught up by the next one, and an
     edited seed, model, test or package version reaches BI.
     """
-    if loaded and (loaded.get("new") or loaded.get("duplicates")):
+    if loaded and (loaded.get("accepted") or loaded.get("accepted_with_warnings") or loaded.get("duplicates")):
         return True
     return published_fingerprint(settings) != fingerprint(settings)
 
@@ -282,6 +297,10 @@ def build_marts(settings: Settings) -> dict:
         if is_lock_conflict(RuntimeError(outcome.output)):
             raise WarehouseBusy("dbt build could not open the build database: another process holds it. "
                                 "Nothing was published; the task is retried.")
+        if is_transient_text(outcome.output):  # a full disk is the machine's fault, not the data's
+            tail = "\n".join(outcome.output.splitlines()[-5:])
+            raise Transient(f"dbt build failed for a reason of the machine (disk full?), not of the data: "
+                            f"nothing was published; the task is retried.\n{tail}")
         failed = summary.get("failed") or []
         tail = "\n".join(outcome.output.splitlines()[-25:])
         raise PublicationBlocked(
@@ -307,12 +326,15 @@ def _dbt_summary(path: Path) -> dict:
 def gate_marts(settings: Settings) -> dict:
     from khuyencong.reports.data_docs import docs_context, publish_results
     from khuyencong.rules.mart_gate import check_marts
+    from khuyencong.rules.publication_guard import guard_publication
 
     started = time.perf_counter()
     context = docs_context(settings.warehouse_dir)
     with _lock(settings, "mart_gate"):
         result, gx_results = check_marts(settings.build_db, settings.reports_dir, context,
                                          expectations_dir=settings.expectations_dir, seeds_dir=settings.seeds_dir)
+        if result["success"]:  # the marts are right in themselves; now: would they shrink the published ones?
+            result["shrink_guard"] = guard_publication(settings.build_db, settings.published_db, settings.allow_shrink)
     result["data_docs"] = str(publish_results(context, gx_results, settings.warehouse_dir, "marts"))
     if not result["success"]:
         raise PublicationBlocked(
@@ -332,10 +354,29 @@ def publish(settings: Settings) -> dict:
                                fingerprint=fingerprint(settings),
                                models_dir=settings.dbt_project_dir / "models" / "marts",
                                checkpoint=lambda name: crash_point(settings, name))
+    _prune_file_reports(settings)
     result["report"] = _write_conference_report(settings)
     if settings.postgres_url:
         result["postgres"] = _publish_to_postgres(settings)
     return _timed(result, started)
+
+
+def _prune_file_reports(settings: Settings) -> None:
+    """After a publication: drop the per-file reports of files the build database no longer records (a rebuild
+    after files left raw/). Only here: a run that publishes nothing never deletes a report."""
+    from khuyencong.warehouse.loader import connect
+
+    folder = settings.reports_dir / "submissions"
+    if not folder.is_dir():
+        return
+    con = connect(settings.build_db, read_only=True, timeout=settings.lock_timeout_seconds)
+    try:
+        recorded = {r[0][:8] for r in con.execute("SELECT submission_id FROM raw.submissions").fetchall()}
+    finally:
+        con.close()
+    for report in folder.iterdir():  # <arrival>_<name>_<first 8 of the submission id>.{csv,html}
+        if report.stem.rsplit("_", 1)[-1] not in recorded:
+            report.unlink(missing_ok=True)
 
 
 def _write_conference_report(settings: Settings) -> str | None:
@@ -368,3 +409,34 @@ def summarise(settings: Settings, stages: dict) -> dict:
 
     path = write_run_summary(settings, {k: v for k, v in stages.items() if v is not None})
     return {"summary": str(path)}
+
+
+def finish_run(settings: Settings, stages: dict, blocked: list[str], run_id: str | None = None
+               ) -> tuple[dict, str | None]:
+    """The run's end: its record, and why it failed (None when it did not).
+
+    `stages` holds each stage's result (None: it did not finish); `blocked`, the verdicts of the stages
+    that refused to publish. A run fails unless every stage that had to run did; after a good publication
+    nothing is left to build, and a night whose new files were all refused publishes nothing and says so.
+    """
+    stages = dict(stages)
+    missing = [name for name, result in stages.items() if result is None]
+    failed = ("check_and_load" if stages.get("check_and_load") is None
+              else missing[0] if missing and needs_build(settings) else None)
+    failure = None
+    if blocked:
+        stages["blocked"] = {"message": blocked[0]}
+        failure = blocked[0]
+    elif failed:
+        failure = f"{failed} failed (not a refused file, not a gate verdict): see its log"
+        stages["failed"] = {"message": failure}
+    elif stages.get("publish") is None:
+        loaded = stages.get("check_and_load") or {}
+        if loaded.get("new") and loaded.get("rejected") == loaded.get("new"):
+            stages["nothing_published"] = {"message": (
+                f"Nothing new was published: the {loaded['new']} new file(s) of this run were all refused "
+                "(their reports say why); the published warehouse is as it was.")}
+    if run_id:
+        stages["run_id"] = run_id
+    result = {**summarise(settings, stages), **{k: v for k, v in stages.items() if v}}
+    return result, failure

@@ -19,9 +19,9 @@ import logging
 import os
 import subprocess
 import sys
-import traceback
 
 from khuyencong.config import Settings
+from khuyencong.errors import StageFailed, from_wire, to_wire
 from khuyencong.run.child import die_with_parent, die_with_parent_env
 
 #: the stages worth a warm process: the ones that import Great Expectations
@@ -32,10 +32,6 @@ _WARM_IMPORTS = ("great_expectations", "khuyencong.rules.gate", "khuyencong.rule
                  "khuyencong.reports.submission_reports", "khuyencong.warehouse.loader")
 
 log = logging.getLogger(__name__)
-
-
-class StageFailed(RuntimeError):
-    """A stage raised something other than a verdict or a busy warehouse (a bug, a broken disk)."""
 
 
 class StageProcess:
@@ -114,21 +110,11 @@ def run_stage(stage: str, settings: Settings) -> dict:
 
 
 def _answer_for(exc: BaseException) -> dict:
-    from khuyencong.run.pipeline import PublicationBlocked
-    from khuyencong.warehouse.lock import WarehouseBusy
-
-    kind = ("blocked" if isinstance(exc, PublicationBlocked) else "busy" if isinstance(exc, WarehouseBusy)
-            else "error")
-    message = str(exc) if kind != "error" else f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
-    return {"ok": False, "kind": kind, "message": message}
+    return {"ok": False, **to_wire(exc)}
 
 
 def _exception(answer: dict) -> Exception:
-    from khuyencong.run.pipeline import PublicationBlocked
-    from khuyencong.warehouse.lock import WarehouseBusy
-
-    kinds = {"blocked": PublicationBlocked, "busy": WarehouseBusy}
-    return kinds.get(answer["kind"], StageFailed)(answer["message"])
+    return from_wire(answer)
 
 
 def serve() -> None:

@@ -24,13 +24,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from khuyencong.errors import WarehouseBusy, is_transient_text
+
 POLL_SECONDS = 0.25
 _held: dict[Path, int] = {}  # lock files this process holds -> nesting depth (flock is per open file)
 _fds: dict[Path, int] = {}  # lock files this process holds -> the descriptor holding the flock
-
-
-class WarehouseBusy(RuntimeError):
-    """Another process holds the build database; retry later."""
 
 
 def lock_path(build_db: Path) -> Path:
@@ -108,7 +106,7 @@ def adopt(build_db: Path, fd: int) -> None:
 
 def is_lock_conflict(exc: BaseException) -> bool:
     """DuckDB's "Could not set lock on file ... Conflicting lock is held in ... (PID n)"."""
-    return "could not set lock" in str(exc).lower() or "conflicting lock" in str(exc).lower()
+    return is_transient_text(str(exc)) and "lock" in str(exc).lower()
 
 
 def connect_writer(db_path: Path, timeout: float, read_only: bool = False):
