@@ -52,9 +52,10 @@ def _stage(fn, settings: dict):
 
 
 def _on_failure(context):
+    from khuyencong.run import pipeline
     from khuyencong.run.alerts import notify_failure
 
-    settings = Settings.from_env()
+    settings = Settings.from_dict(pipeline.run_settings(dict(context.get("params") or {})))
     notify_failure(context, settings.alert_webhook_url, settings.runs_dir)
 
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from webhook import webhook  # noqa: F401 - the alert tests' receiver, a fixture for every test module
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `from builders import ...`
 

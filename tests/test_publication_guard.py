@@ -10,6 +10,7 @@ A task that hangs past its `execution_timeout` leaves the published file whole t
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -88,15 +89,18 @@ def test_rebuild_over_an_empty_raw_is_refused_and_changes_nothing(copy):
     assert rows(warehouse, "fct_funding") == 0
 
 
-def test_a_lost_build_database_with_an_empty_raw_is_refused(copy):
+def test_a_lost_build_database_with_an_empty_raw_is_refused_with_one_alert(copy, webhook):
     raw, warehouse = copy
     before = state(warehouse)
     (warehouse / "build.duckdb").unlink()
     empty(raw)
-    run = kc_run(raw, warehouse, cwd=warehouse.parent)
+    run = kc_run(raw, warehouse, cwd=warehouse.parent, KC_ALERT_WEBHOOK_URL=webhook.url)
     assert run.returncode == 1, run.output[-4000:]
     assert "accepted reports 2 → 0 (−2)" in run.output, run.output[-4000:]
     assert state(warehouse) == before
+    # one alert for the failed run (the mart gate's failure and the summary's used to send two)
+    assert len(webhook.received) == 1, webhook.received
+    assert "Publication refused" in json.loads(webhook.received[0]["body"])["error"]
 
 
 def test_a_fresh_warehouse_with_only_refused_files_publishes_nothing(tmp_path):
