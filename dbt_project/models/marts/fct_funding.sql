@@ -3,8 +3,7 @@ with
 
 latest_reports as (
 
-    select * from {{ ref('int_submissions_ranked') }}
-    where is_latest_accepted
+    select * from {{ ref('int_latest_accepted_reports') }}
 
 ),
 
