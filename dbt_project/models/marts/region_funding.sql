@@ -3,9 +3,10 @@
 -- to the region in the period's era; a year × period appears once any unit has reported it.
 with
 
-expected_units as (
+-- each unit counts in its region and in the whole country
+scoped_units as (
 
-    select * from {{ ref('int_units_expected') }}
+    select * from {{ ref('int_units_scoped_to_regions') }}
 
 ),
 
@@ -18,31 +19,6 @@ funding as (
 funding_sources as (
 
     select funding_source from {{ ref('stg_reference__funding_sources') }}
-
-),
-
--- each unit counts in its region and in the whole country
-scoped_units as (
-
-    select
-        region_code,
-        unit_id,
-        year,
-        period,
-        period_months,
-        has_accepted_report
-    from expected_units
-
-    union all
-
-    select
-        'CA_NUOC' as region_code,
-        unit_id,
-        year,
-        period,
-        period_months,
-        has_accepted_report
-    from expected_units
 
 ),
 

@@ -2,9 +2,10 @@
 -- period × indicator. A region row sums the units that belonged to the region in the period's era.
 with
 
-expected_units as (
+-- each unit counts in its region and in the whole country
+scoped_units as (
 
-    select * from {{ ref('int_units_expected') }}
+    select * from {{ ref('int_units_scoped_to_regions') }}
 
 ),
 
@@ -17,28 +18,6 @@ outcomes as (
 indicators as (
 
     select indicator_code from {{ ref('stg_reference__indicators') }}
-
-),
-
-scoped_units as (
-
-    select
-        region_code,
-        unit_id,
-        year,
-        period,
-        has_accepted_report
-    from expected_units
-
-    union all
-
-    select
-        'CA_NUOC' as region_code,
-        unit_id,
-        year,
-        period,
-        has_accepted_report
-    from expected_units
 
 ),
 
