@@ -52,7 +52,7 @@ select
     warning_count,
     report_date,
     arrival_date,
-    count(*) over (partition by unit_id, year, period) as versions_received,
+    cast(count(*) over (partition by unit_id, year, period) as {{ dbt.type_int() }}) as versions_received,
     row_number() over (
         partition by unit_id, year, period
         order by

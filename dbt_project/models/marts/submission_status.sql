@@ -77,17 +77,17 @@ estimates as (
 )
 
 select
-    cast(report_identities.unit_id as {{ dbt.type_string() }}) as unit_id,
-    cast(report_identities.year as {{ dbt.type_int() }}) as year,
-    cast(report_identities.period as {{ dbt.type_string() }}) as period,
-    cast(coalesce(described.status, 'missing') as {{ dbt.type_string() }}) as status,
-    cast(coalesce(described.versions_received, 0) as {{ dbt.type_int() }}) as versions_received,
-    cast(described.submission_id as {{ dbt.type_string() }}) as latest_submission_id,
-    cast(described.arrival_date as date) as latest_received_on,
-    cast(periods.deadline as date) as deadline,
+    report_identities.unit_id,
+    report_identities.year,
+    report_identities.period,
+    coalesce(described.status, 'missing') as status,
+    coalesce(described.versions_received, 0) as versions_received,
+    described.submission_id as latest_submission_id,
+    described.arrival_date as latest_received_on,
+    periods.deadline,
     described.arrival_date <= periods.deadline as on_time,
-    cast(described.error_count as {{ dbt.type_int() }}) as error_count,
-    cast(described.warning_count as {{ dbt.type_int() }}) as warning_count,
+    described.error_count,
+    described.warning_count,
     case
         when described.submission_id is not null then estimates.submission_id is not null
     end as is_estimate
