@@ -40,31 +40,32 @@ report_identities as (
 
 ),
 
--- the version the status describes: the latest accepted one, else the latest refused one
-described_versions as (
+latest_accepted as (
 
-    select
-        submission_id,
-        unit_id,
-        year,
-        period,
-        status,
-        versions_received,
-        arrival_date,
-        error_count,
-        warning_count,
-        row_number() over (
-            partition by unit_id, year, period
-            order by case when is_accepted then 0 else 1 end, version_rank
-        ) as description_rank
-    from submissions
+    select * from {{ ref('int_latest_accepted_reports') }}
 
 ),
 
+-- the version the status describes: the one the facts use, else (every version refused) the latest
 described as (
 
-    select * from described_versions
-    where description_rank = 1
+    select
+        submissions.submission_id,
+        submissions.unit_id,
+        submissions.year,
+        submissions.period,
+        submissions.status,
+        submissions.versions_received,
+        submissions.arrival_date,
+        submissions.error_count,
+        submissions.warning_count
+    from submissions
+    left join latest_accepted
+        on submissions.unit_id = latest_accepted.unit_id
+            and submissions.year = latest_accepted.year
+            and submissions.period = latest_accepted.period
+    where submissions.submission_id = latest_accepted.submission_id
+        or (latest_accepted.submission_id is null and submissions.version_rank = 1)
 
 ),
 
