@@ -301,7 +301,7 @@ def test_read_mart_docs_reads_every_yaml_and_finds_the_grain(tmp_path):
                   arguments: {combination_of_columns: [unit_id, year]}
             columns:
               - {name: unit_id, description: "Unit\a\tkey\r\n.", data_tests: [unique]}
-              - {name: year}
+              - {name: year, data_type: integer}
         unit_tests: []
         """), encoding="utf-8")
     (tmp_path / "sub").mkdir()
@@ -323,7 +323,7 @@ def test_read_mart_docs_reads_every_yaml_and_finds_the_grain(tmp_path):
         """), encoding="utf-8")
     docs = read_mart_docs(tmp_path)
     assert docs["fct_a"] == MartDoc("fct_a", "Folded text with 'quotes'.", {"unit_id": "Unit key ."},
-                                 ("unit_id", "year"))
+                                 ("unit_id", "year"), {"unit_id": None, "year": "integer"})
     assert docs["fct_b"].grain == ("k1", "k2")
     assert docs["dim_c"].grain == ("c_id",)  # an explicit primary key wins over a unique test
     assert docs["dim_d"].grain == ("d_id",)

@@ -2,8 +2,7 @@
 -- Order (docs/submission-format.md#resubmissions): ngay_lap, then arrival folder,
 -- then file name, latest first;
 -- submission_id only breaks exact ties deterministically.
--- `accepted_version_rank` ranks accepted versions only, so a refused resubmission never
--- supersedes an accepted report: the facts use `is_latest_accepted`.
+-- The version the facts use (the latest accepted one) is picked in int_latest_accepted_reports.
 with
 
 submissions as (
@@ -20,7 +19,7 @@ calendar as (
 
 ),
 
-flagged as (
+identified as (
 
     select
         submissions.submission_id,
@@ -33,38 +32,11 @@ flagged as (
         submissions.error_count,
         submissions.warning_count,
         submissions.report_date,
-        submissions.arrival_date,
-        case when submissions.status in ('accepted', 'accepted_with_warnings') then 1 else 0 end
-            as is_accepted_flag
+        submissions.arrival_date
     from submissions
     -- inner: a refused file may carry an unreadable period
     inner join calendar
         on submissions.period = calendar.period
-
-),
-
-ranked as (
-
-    select
-        flagged.*,
-        row_number() over (
-            partition by flagged.unit_id, flagged.year, flagged.period
-            order by
-                flagged.report_date desc nulls last,
-                flagged.arrival_date desc,
-                flagged.file_name desc,
-                flagged.submission_id desc
-        ) as version_rank,
-        row_number() over (
-            partition by flagged.unit_id, flagged.year, flagged.period, flagged.is_accepted_flag
-            order by
-                flagged.report_date desc nulls last,
-                flagged.arrival_date desc,
-                flagged.file_name desc,
-                flagged.submission_id desc
-        ) as rank_within_status,
-        count(*) over (partition by flagged.unit_id, flagged.year, flagged.period) as versions_received
-    from flagged
 
 )
 
@@ -80,9 +52,14 @@ select
     warning_count,
     report_date,
     arrival_date,
-    versions_received,
-    version_rank,
-    case when is_accepted_flag = 1 then rank_within_status end as accepted_version_rank,
-    is_accepted_flag = 1 as is_accepted,
-    (is_accepted_flag = 1 and rank_within_status = 1) as is_latest_accepted
-from ranked
+    cast(count(*) over (partition by unit_id, year, period) as {{ dbt.type_int() }}) as versions_received,
+    row_number() over (
+        partition by unit_id, year, period
+        order by
+            report_date desc nulls last,
+            arrival_date desc,
+            file_name desc,
+            submission_id desc
+    ) as version_rank,
+    status in ('accepted', 'accepted_with_warnings') as is_accepted
+from identified

@@ -17,13 +17,7 @@ units as (
 
 latest_accepted as (
 
-    select
-        submission_id,
-        unit_id,
-        year,
-        period
-    from {{ ref('int_submissions_ranked') }}
-    where is_latest_accepted
+    select * from {{ ref('int_latest_accepted_reports') }}
 
 )
 

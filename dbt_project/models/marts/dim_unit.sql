@@ -19,15 +19,15 @@ successions as (
 )
 
 select
-    cast(units.unit_id as {{ dbt.type_string() }}) as unit_id,
-    cast(units.era as {{ dbt.type_int() }}) as era,
-    cast(units.code as {{ dbt.type_string() }}) as code,
-    cast(units.unit_name as {{ dbt.type_string() }}) as name,
-    cast(units.region_code as {{ dbt.type_string() }}) as region_code,
-    cast(regions.region_name_vi as {{ dbt.type_string() }}) as region_name,
-    cast(units.valid_from as date) as valid_from,
-    cast(units.valid_to as date) as valid_to,
-    cast(successions.to_unit_id as {{ dbt.type_string() }}) as successor_unit_id
+    units.unit_id,
+    units.era,
+    units.code,
+    units.unit_name as name,
+    units.region_code,
+    regions.region_name_vi as region_name,
+    units.valid_from,
+    units.valid_to,
+    successions.to_unit_id as successor_unit_id
 from units
 left join regions
     on units.region_code = regions.region_code

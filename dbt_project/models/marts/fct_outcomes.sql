@@ -3,8 +3,7 @@ with
 
 latest_reports as (
 
-    select * from {{ ref('int_submissions_ranked') }}
-    where is_latest_accepted
+    select * from {{ ref('int_latest_accepted_reports') }}
 
 ),
 
@@ -15,14 +14,14 @@ outcome_rows as (
 )
 
 select
-    cast(latest_reports.submission_id as {{ dbt.type_string() }}) as submission_id,
-    cast(latest_reports.unit_id as {{ dbt.type_string() }}) as unit_id,
-    cast(latest_reports.year as {{ dbt.type_int() }}) as year,
-    cast(latest_reports.period as {{ dbt.type_string() }}) as period,
-    cast(latest_reports.period_months as {{ dbt.type_int() }}) as period_months,
-    cast(outcome_rows.indicator_code as {{ dbt.type_string() }}) as indicator_code,
-    cast(outcome_rows.target_value as {{ kc_type_money() }}) as target_value,
-    cast(outcome_rows.actual_value as {{ kc_type_money() }}) as actual_value
+    latest_reports.submission_id,
+    latest_reports.unit_id,
+    latest_reports.year,
+    latest_reports.period,
+    latest_reports.period_months,
+    outcome_rows.indicator_code,
+    outcome_rows.target_value,
+    outcome_rows.actual_value
 from latest_reports
 inner join outcome_rows
     on latest_reports.submission_id = outcome_rows.submission_id

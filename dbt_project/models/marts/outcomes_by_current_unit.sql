@@ -22,8 +22,8 @@ restated as (
         outcomes.period,
         outcomes.period_months,
         outcomes.indicator_code,
-        sum(outcomes.target_value) as target_value,
-        sum(outcomes.actual_value) as actual_value
+        cast(sum(outcomes.target_value) as {{ kc_type_money() }}) as target_value,
+        cast(sum(outcomes.actual_value) as {{ kc_type_money() }}) as actual_value
     from outcomes
     inner join current_units
         on outcomes.unit_id = current_units.unit_id
@@ -36,12 +36,4 @@ restated as (
 
 )
 
-select
-    cast(unit_id as {{ dbt.type_string() }}) as unit_id,
-    cast(year as {{ dbt.type_int() }}) as year,
-    cast(period as {{ dbt.type_string() }}) as period,
-    cast(period_months as {{ dbt.type_int() }}) as period_months,
-    cast(indicator_code as {{ dbt.type_string() }}) as indicator_code,
-    cast(target_value as {{ kc_type_money() }}) as target_value,
-    cast(actual_value as {{ kc_type_money() }}) as actual_value
-from restated
+select * from restated

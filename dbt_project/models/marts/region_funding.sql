@@ -3,9 +3,10 @@
 -- to the region in the period's era; a year × period appears once any unit has reported it.
 with
 
-expected_units as (
+-- each unit counts in its region and in the whole country
+scoped_units as (
 
-    select * from {{ ref('int_units_expected') }}
+    select * from {{ ref('int_units_scoped_to_regions') }}
 
 ),
 
@@ -18,31 +19,6 @@ funding as (
 funding_sources as (
 
     select funding_source from {{ ref('stg_reference__funding_sources') }}
-
-),
-
--- each unit counts in its region and in the whole country
-scoped_units as (
-
-    select
-        region_code,
-        unit_id,
-        year,
-        period,
-        period_months,
-        has_accepted_report
-    from expected_units
-
-    union all
-
-    select
-        'CA_NUOC' as region_code,
-        unit_id,
-        year,
-        period,
-        period_months,
-        has_accepted_report
-    from expected_units
 
 ),
 
@@ -95,13 +71,15 @@ aggregated as (
         scoped_units.period,
         scoped_units.period_months,
         output_sources.funding_source,
-        count(distinct scoped_units.unit_id) as units_expected,
-        count(distinct case when scoped_units.has_accepted_report then scoped_units.unit_id end)
-            as units_reported,
-        sum(funding_rolled_up.plan_initial_mvnd) as plan_initial_mvnd,
-        sum(funding_rolled_up.plan_adjusted_mvnd) as plan_adjusted_mvnd,
-        sum(funding_rolled_up.allocated_mvnd) as allocated_mvnd,
-        sum(funding_rolled_up.executed_mvnd) as executed_mvnd
+        cast(count(distinct scoped_units.unit_id) as {{ dbt.type_int() }}) as units_expected,
+        cast(
+            count(distinct case when scoped_units.has_accepted_report then scoped_units.unit_id end)
+            as {{ dbt.type_int() }}
+        ) as units_reported,
+        cast(sum(funding_rolled_up.plan_initial_mvnd) as {{ kc_type_money() }}) as plan_initial_mvnd,
+        cast(sum(funding_rolled_up.plan_adjusted_mvnd) as {{ kc_type_money() }}) as plan_adjusted_mvnd,
+        cast(sum(funding_rolled_up.allocated_mvnd) as {{ kc_type_money() }}) as allocated_mvnd,
+        cast(sum(funding_rolled_up.executed_mvnd) as {{ kc_type_money() }}) as executed_mvnd
     from scoped_units
     cross join output_sources
     left join funding_rolled_up
@@ -159,16 +137,16 @@ national as (
 )
 
 select
-    cast(aggregated.region_code as {{ dbt.type_string() }}) as region_code,
-    cast(aggregated.year as {{ dbt.type_int() }}) as year,
-    cast(aggregated.period as {{ dbt.type_string() }}) as period,
-    cast(aggregated.funding_source as {{ dbt.type_string() }}) as funding_source,
-    cast(aggregated.units_expected as {{ dbt.type_int() }}) as units_expected,
-    cast(aggregated.units_reported as {{ dbt.type_int() }}) as units_reported,
-    cast(aggregated.plan_initial_mvnd as {{ kc_type_money() }}) as plan_initial_mvnd,
-    cast(aggregated.plan_adjusted_mvnd as {{ kc_type_money() }}) as plan_adjusted_mvnd,
-    cast(aggregated.allocated_mvnd as {{ kc_type_money() }}) as allocated_mvnd,
-    cast(aggregated.executed_mvnd as {{ kc_type_money() }}) as executed_mvnd,
+    aggregated.region_code,
+    aggregated.year,
+    aggregated.period,
+    aggregated.funding_source,
+    aggregated.units_expected,
+    aggregated.units_reported,
+    aggregated.plan_initial_mvnd,
+    aggregated.plan_adjusted_mvnd,
+    aggregated.allocated_mvnd,
+    aggregated.executed_mvnd,
     {{ kc_pct('aggregated.executed_mvnd', 'aggregated.plan_adjusted_mvnd') }} as execution_rate_pct,
     {{ kc_pct('aggregated.allocated_mvnd', 'aggregated.plan_adjusted_mvnd') }} as allocation_rate_pct,
     {{ kc_growth_pct('aggregated.plan_initial_mvnd', 'previous_year.plan_initial_mvnd') }}

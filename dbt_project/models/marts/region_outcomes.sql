@@ -2,9 +2,10 @@
 -- period × indicator. A region row sums the units that belonged to the region in the period's era.
 with
 
-expected_units as (
+-- each unit counts in its region and in the whole country
+scoped_units as (
 
-    select * from {{ ref('int_units_expected') }}
+    select * from {{ ref('int_units_scoped_to_regions') }}
 
 ),
 
@@ -20,28 +21,6 @@ indicators as (
 
 ),
 
-scoped_units as (
-
-    select
-        region_code,
-        unit_id,
-        year,
-        period,
-        has_accepted_report
-    from expected_units
-
-    union all
-
-    select
-        'CA_NUOC' as region_code,
-        unit_id,
-        year,
-        period,
-        has_accepted_report
-    from expected_units
-
-),
-
 aggregated as (
 
     select
@@ -49,10 +28,12 @@ aggregated as (
         scoped_units.year,
         scoped_units.period,
         indicators.indicator_code,
-        count(distinct case when scoped_units.has_accepted_report then scoped_units.unit_id end)
-            as units_reported,
-        sum(outcomes.target_value) as target_value,
-        sum(outcomes.actual_value) as actual_value
+        cast(
+            count(distinct case when scoped_units.has_accepted_report then scoped_units.unit_id end)
+            as {{ dbt.type_int() }}
+        ) as units_reported,
+        cast(sum(outcomes.target_value) as {{ kc_type_money() }}) as target_value,
+        cast(sum(outcomes.actual_value) as {{ kc_type_money() }}) as actual_value
     from scoped_units
     cross join indicators
     left join outcomes
@@ -69,12 +50,12 @@ aggregated as (
 )
 
 select
-    cast(region_code as {{ dbt.type_string() }}) as region_code,
-    cast(year as {{ dbt.type_int() }}) as year,
-    cast(period as {{ dbt.type_string() }}) as period,
-    cast(indicator_code as {{ dbt.type_string() }}) as indicator_code,
-    cast(units_reported as {{ dbt.type_int() }}) as units_reported,
-    cast(target_value as {{ kc_type_money() }}) as target_value,
-    cast(actual_value as {{ kc_type_money() }}) as actual_value,
+    region_code,
+    year,
+    period,
+    indicator_code,
+    units_reported,
+    target_value,
+    actual_value,
     {{ kc_pct('actual_value', 'target_value') }} as achievement_pct
 from aggregated

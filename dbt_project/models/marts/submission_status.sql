@@ -40,31 +40,32 @@ report_identities as (
 
 ),
 
--- the version the status describes: the latest accepted one, else the latest refused one
-described_versions as (
+latest_accepted as (
 
-    select
-        submission_id,
-        unit_id,
-        year,
-        period,
-        status,
-        versions_received,
-        arrival_date,
-        error_count,
-        warning_count,
-        row_number() over (
-            partition by unit_id, year, period
-            order by case when is_accepted then 0 else 1 end, version_rank
-        ) as description_rank
-    from submissions
+    select * from {{ ref('int_latest_accepted_reports') }}
 
 ),
 
+-- the version the status describes: the one the facts use, else (every version refused) the latest
 described as (
 
-    select * from described_versions
-    where description_rank = 1
+    select
+        submissions.submission_id,
+        submissions.unit_id,
+        submissions.year,
+        submissions.period,
+        submissions.status,
+        submissions.versions_received,
+        submissions.arrival_date,
+        submissions.error_count,
+        submissions.warning_count
+    from submissions
+    left join latest_accepted
+        on submissions.unit_id = latest_accepted.unit_id
+            and submissions.year = latest_accepted.year
+            and submissions.period = latest_accepted.period
+    where submissions.submission_id = latest_accepted.submission_id
+        or (latest_accepted.submission_id is null and submissions.version_rank = 1)
 
 ),
 
@@ -77,17 +78,17 @@ estimates as (
 )
 
 select
-    cast(report_identities.unit_id as {{ dbt.type_string() }}) as unit_id,
-    cast(report_identities.year as {{ dbt.type_int() }}) as year,
-    cast(report_identities.period as {{ dbt.type_string() }}) as period,
-    cast(coalesce(described.status, 'missing') as {{ dbt.type_string() }}) as status,
-    cast(coalesce(described.versions_received, 0) as {{ dbt.type_int() }}) as versions_received,
-    cast(described.submission_id as {{ dbt.type_string() }}) as latest_submission_id,
-    cast(described.arrival_date as date) as latest_received_on,
-    cast(periods.deadline as date) as deadline,
+    report_identities.unit_id,
+    report_identities.year,
+    report_identities.period,
+    coalesce(described.status, 'missing') as status,
+    coalesce(described.versions_received, 0) as versions_received,
+    described.submission_id as latest_submission_id,
+    described.arrival_date as latest_received_on,
+    periods.deadline,
     described.arrival_date <= periods.deadline as on_time,
-    cast(described.error_count as {{ dbt.type_int() }}) as error_count,
-    cast(described.warning_count as {{ dbt.type_int() }}) as warning_count,
+    described.error_count,
+    described.warning_count,
     case
         when described.submission_id is not null then estimates.submission_id is not null
     end as is_estimate

@@ -1,10 +1,11 @@
-"""What the dbt YAML says about each mart, as the published file needs it: descriptions and grain.
+"""What the dbt YAML says about each mart: descriptions and grain (for the published file), types.
 
 The dbt YAML under `models/marts/` is the one place the marts are described; publish turns
 it into `COMMENT ON` statements and primary keys so BI tools show the same text. The grain
 (primary key) is read from the tests that already guard it: a model-level
 `unique_combination` (or dbt_utils' `unique_combination_of_columns`), else a column with a
-`unique` test; an explicit `primary_key` constraint, when there is one, wins.
+`unique` test; an explicit `primary_key` constraint, when there is one, wins. The columns'
+contract types are read too: `tests/test_marts_contract.py` holds docs/marts-contract.md to them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class MartDoc:
     description: str | None = None
     columns: dict[str, str] = field(default_factory=dict)  # column -> description (described ones only)
     grain: tuple[str, ...] = ()  # primary-key columns; empty when the YAML declares none
+    # every column the YAML lists, in its order -> its contract `data_type` (None when it declares none)
+    column_types: dict[str, str | None] = field(default_factory=dict)
 
 
 def default_models_dir() -> Path:
@@ -86,12 +89,14 @@ def read_mart_docs(models_dir: Path | None = None) -> dict[str, MartDoc]:
             name = model["name"]
             if name in docs:
                 raise ValueError(f"model {name!r} is described twice under {folder}")
-            columns = {c["name"]: clean_text(c.get("description")) for c in model.get("columns") or []}
+            listed = model.get("columns") or []
+            columns = {c["name"]: clean_text(c.get("description")) for c in listed}
             docs[name] = MartDoc(
                 name=name,
                 description=clean_text(model.get("description")),
                 columns={k: v for k, v in columns.items() if v},
                 grain=_primary_key(model),
+                column_types={c["name"]: clean_text(c.get("data_type")) for c in listed},
             )
     return docs
 
