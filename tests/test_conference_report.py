@@ -23,13 +23,8 @@ from headless_chromium import Browser, chromium_executable
 from khuyencong.config import Settings
 from khuyencong.findings import finding
 from khuyencong.model import FileCheck
-from khuyencong.reports.conference import (
-    refused_files,
-    vn_growth,
-    vn_number,
-    vn_pct,
-    write_conference_report,
-)
+from khuyencong.reports.conference import refused_files, write_conference_report
+from khuyencong.reports.pages import vn_growth, vn_number, vn_pct
 from khuyencong.reports.submission_reports import write_file_reports
 from khuyencong.run.pipeline import publish
 

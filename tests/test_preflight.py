@@ -16,9 +16,9 @@ from builders import valid_report
 
 from khuyencong.config import ReadLimits
 from khuyencong.ingest import reader
-from khuyencong.ingest.container import Refused
 from khuyencong.ingest.preflight import csv_rows, scan_workbook
 from khuyencong.ingest.reader import read_file
+from khuyencong.ingest.refused import Refused
 from khuyencong.normalise import column_letter
 
 LIMITS = ReadLimits(max_rows_per_sheet=100, max_columns_per_sheet=8, max_csv_field_chars=50)

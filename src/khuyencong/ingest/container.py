@@ -18,21 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from khuyencong.config import ReadLimits
-from khuyencong.findings import Finding, finding
+from khuyencong.ingest.preflight import csv_rows, scan_workbook
+from khuyencong.ingest.refused import Refused
 from khuyencong.normalise import DecodeError, decode_text, normalise_header
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted xlsx and legacy .xls
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 ARCHIVE_SUFFIXES = (".zip", ".rar", ".7z", ".gz", ".tar", ".tgz", ".bz2", ".xz", ".xlsx", ".xls")
 XLSX_MAX_PARTS = 200  # a workbook is a zip of XML parts; Excel writes a dozen or two
-
-
-class Refused(Exception):
-    """The container cannot be read; carries the F01 finding for the sender."""
-
-    def __init__(self, message_vi: str, message_en: str, value: str | None = None, **where):
-        super().__init__(message_en)
-        self.finding: Finding = finding("F01", message_vi, message_en, value=value, **where)
 
 
 @dataclass
@@ -143,8 +136,6 @@ def open_container(path: Path, limits: ReadLimits | None = None) -> list[RawShee
 def _open_xlsx(data: bytes, limits: ReadLimits) -> list[RawSheet]:
     import python_calamine
 
-    from khuyencong.ingest.preflight import scan_workbook
-
     entries = _read_entries(data, limits, XLSX_MAX_PARTS)
     if "xl/workbook.xml" not in entries:
         raise Refused("Tệp .xlsx không có bảng tính (thiếu xl/workbook.xml).", "The .xlsx file holds no workbook (xl/workbook.xml missing).")
@@ -210,8 +201,6 @@ def _nested(name: str) -> Refused:
 
 
 def _open_csv_zip(data: bytes, limits: ReadLimits) -> list[RawSheet]:
-    from khuyencong.ingest.preflight import csv_rows
-
     entries = _read_entries(data, limits, limits.max_entries)
     sheets = []
     for name, content in sorted(entries.items()):

@@ -13,12 +13,13 @@ that cannot cross a `<`, so no match rescans the rest of the part.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from pathlib import PurePosixPath
 
 from khuyencong.config import ReadLimits
-from khuyencong.ingest.container import Refused
+from khuyencong.ingest.refused import Refused
 from khuyencong.normalise import column_letter
 
 # The tags the walk needs: `</c>` and the start or empty tags c, row, f, v, with any namespace prefix;
@@ -53,8 +54,6 @@ def _attrs(tag: bytes) -> dict[bytes, bytes]:
 
 
 def _xml_text(raw: bytes) -> str:
-    import html
-
     return html.unescape(raw.decode("utf-8", errors="replace"))
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from khuyencong.config import ReadLimits
 from khuyencong.findings import could_not_process
-from khuyencong.ingest.container import RawSheet, Refused, open_container, sheet_code
+from khuyencong.ingest.container import RawSheet, open_container, sheet_code
 from khuyencong.ingest.metadata import MetadataParser
+from khuyencong.ingest.refused import Refused
 from khuyencong.ingest.rows import RowParser
 from khuyencong.ingest.tables import (
     FUNDING_COLUMNS,

@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from khuyencong.periods import FIRST_YEAR, LAST_YEAR, period_calendar
+from khuyencong.reference import seed_rows
 
 # code -> Vietnamese label printed in header rows (normalise(label) == code)
 LABELS: dict[str, str] = {
@@ -94,8 +95,6 @@ _CREATED = re.compile(rb"<dcterms:created([^>]*)>[^<]*</dcterms:created>")
 
 def load_indicators(seeds: Path | None = None) -> list[tuple[str, str, str]]:
     """(code, Vietnamese name, Vietnamese unit) from the `indicators` seed, in catalogue order."""
-    from khuyencong.reference import seed_rows
-
     return [(r["indicator_code"], r["name_vi"], r["unit_vi"]) for r in seed_rows("indicators.csv", seeds)]
 
 

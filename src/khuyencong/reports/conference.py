@@ -8,7 +8,7 @@ pages in `reports/submissions/`) and the series restated across the 2025 merger.
 
 The pages work offline and print on A4: CSS is inline, charts are SVG drawn here,
 there is no script, and a Content-Security-Policy forbids every network request.
-Jinja2 autoescapes everything, so no value from a submission becomes markup.
+They are rendered by `reports.pages`: no value from a submission becomes markup.
 """
 
 from __future__ import annotations
@@ -21,14 +21,12 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from khuyencong.findings import FATAL, REPORT_COLUMNS
-from khuyencong.normalise import format_vn_number
 from khuyencong.periods import period_months
 from khuyencong.reference import seed_rows
-from khuyencong.reports.safe import plain_text
+from khuyencong.reports.pages import vn_number, vn_pct, write_page
 
 SITE_DIR = "conference"
 REGIONS = ("BAC", "MTTN", "NAM")
@@ -41,31 +39,6 @@ VIETNAM_TIME = timezone(timedelta(hours=7), "UTC+7")  # no daylight saving
 # labels for the codes the marts add to the seeds' reference data
 EXTRA_REGIONS = {WHOLE_COUNTRY: ("Cả nước", "Whole country")}
 EXTRA_SOURCES = {"TONG": ("Tổng KCQG + KCĐP", "Total national + local")}
-
-
-# ---------------------------------------------------------------- numbers, the Vietnamese way
-
-
-def vn_number(value, places: int = 0) -> str:
-    """123370 -> `123.370`, 97.02 -> `97,02` (rounded half up); None -> an en dash."""
-    if value is None:
-        return "–"
-    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    if not rounded:
-        rounded = abs(rounded)  # no `-0`
-    return format_vn_number(rounded, keep_trailing_zeros=True)
-
-
-def vn_pct(value) -> str:
-    return "–" if value is None else vn_number(value, 2) + "%"
-
-
-def vn_growth(value) -> str:
-    return "–" if value is None else ("+" if value > 0 else "") + vn_pct(value)
-
-
-def vn_date(value: date | None) -> str:
-    return "–" if value is None else value.strftime("%d/%m/%Y")
 
 
 # ---------------------------------------------------------------- charts
@@ -375,31 +348,6 @@ def _headline(site: Site) -> dict | None:
 # ---------------------------------------------------------------- writing
 
 
-def _printable(value):
-    """Every `{{ value }}` of every page passes here before it is escaped (macro output is already done):
-    a file name or message cannot hide or reorder text (the rule lives in `reports.safe`)."""
-    from markupsafe import Markup
-
-    if isinstance(value, str) and not isinstance(value, Markup):
-        return plain_text(value, keep_newlines=True)
-    return value
-
-
-def _environment():
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-    env = Environment(
-        loader=FileSystemLoader(Path(__file__).with_name("templates")),
-        autoescape=True,  # `.html.j2` is not caught by select_autoescape: every value is escaped
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        finalize=_printable,
-    )
-    env.filters.update(money=vn_number, pct=vn_pct, growth=vn_growth, vndate=vn_date, count=vn_number)
-    return env
-
-
 def write_conference_report(published_db: Path, reports_dir: Path) -> Path:
     """Write `reports_dir/index.html` and `reports_dir/conference/`; returns the index path.
 
@@ -408,7 +356,6 @@ def write_conference_report(published_db: Path, reports_dir: Path) -> Path:
     """
     site = read_site(published_db)
     site.refused = refused_files(reports_dir)
-    env = _environment()
     generated = datetime.now(UTC).astimezone(VIETNAM_TIME)
     common = {"site": site, "generated": generated, "regions": REGIONS, "whole_country": WHOLE_COUNTRY}
     grids = _completeness(site)
@@ -420,13 +367,13 @@ def write_conference_report(published_db: Path, reports_dir: Path) -> Path:
     try:
         for p in site.periods:
             y, period = p["year"], p["period"]
-            _render(env, "period.html.j2", tmp / p["page"], common, root="../", pages="", period=p,
-                    funding=_funding_table(site, y, period), charts=_funding_charts(site, y, period),
-                    outcomes=_outcome_table(site, y, period))
-        _render(env, "completeness.html.j2", tmp / "completeness.html", common, root="../", pages="",
-                grids=grids)
-        _render(env, "refused.html.j2", tmp / "refused.html", common, root="../", pages="")
-        _render(env, "merger.html.j2", tmp / "merger.html", common, root="../", pages="", restated=_restated(site))
+            write_page(tmp / p["page"], "period.html.j2", **common, root="../", pages="", period=p,
+                       funding=_funding_table(site, y, period), charts=_funding_charts(site, y, period),
+                       outcomes=_outcome_table(site, y, period))
+        write_page(tmp / "completeness.html", "completeness.html.j2", **common, root="../", pages="",
+                   grids=grids)
+        write_page(tmp / "refused.html", "refused.html.j2", **common, root="../", pages="")
+        write_page(tmp / "merger.html", "merger.html.j2", **common, root="../", pages="", restated=_restated(site))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -437,12 +384,7 @@ def write_conference_report(published_db: Path, reports_dir: Path) -> Path:
     shutil.rmtree(old, ignore_errors=True)
 
     index = reports_dir / "index.html"
-    _render(env, "index.html.j2", index.with_name(f".index.{token}.tmp"), common, root="", pages=f"{SITE_DIR}/",
-            headline=_headline(site), grids=grids)
+    write_page(index.with_name(f".index.{token}.tmp"), "index.html.j2", **common, root="", pages=f"{SITE_DIR}/",
+               headline=_headline(site), grids=grids)
     os.replace(index.with_name(f".index.{token}.tmp"), index)
     return index
-
-
-def _render(env, template: str, path: Path, common: dict, **context) -> None:
-    page = env.get_template(template).render(**common, **context)
-    path.write_text(page, encoding="utf-8")

@@ -12,6 +12,9 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from khuyencong.reports.safe import docs_result
+from khuyencong.rules.gate import new_context
+
 SITE_NAME = "khuyencong"
 
 
@@ -57,8 +60,6 @@ def publish_results(context, results: dict, warehouse_dir: Path, stage: str) -> 
         ValidationResultIdentifier,
     )
 
-    from khuyencong.reports.safe import docs_result
-
     now = datetime.now(UTC)
     run_id = RunIdentifier(run_name=f"{stage}-{now:%Y%m%dT%H%M%S%f}", run_time=now)
     changed: list = []
@@ -78,8 +79,6 @@ def publish_results(context, results: dict, warehouse_dir: Path, stage: str) -> 
 
 def docs_context(warehouse_dir: Path):
     """The run's file-backed GX context, with the Data Docs site configured."""
-    from khuyencong.rules.gate import new_context
-
     root = project_dir(warehouse_dir)
     root.mkdir(parents=True, exist_ok=True)
     context = new_context(root)

@@ -2,7 +2,8 @@
 
 A file's report is a CSV in the shape of a validation error file (rule, severity,
 sheet, row, column, value found, expected, message in Vietnamese, in English)
-and an HTML page with the same content and a one-line verdict at the top.
+and an HTML page with the same content and a one-line verdict at the top
+(`templates/submission.html.j2`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,8 @@ from pathlib import Path
 
 from khuyencong.findings import REPORT_COLUMNS, RULES
 from khuyencong.model import FileCheck, display_path
-from khuyencong.reports.safe import (
-    SafeCsvWriter,
-    html_text,
-    markdown_code,
-    markdown_code_block,
-)
+from khuyencong.reports.pages import write_page
+from khuyencong.reports.safe import SafeCsvWriter, markdown_code, markdown_code_block
 
 CSV_HEADER = {
     "rule": "ma_loi / rule", "severity": "muc_do / severity", "sheet": "sheet", "row": "dong / row",
@@ -43,44 +40,19 @@ def write_file_reports(check: FileCheck, out_dir: Path, raw_dir: Path | None = N
     """Write `<stem>.csv` and `<stem>.html`; returns the HTML path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = report_stem(check)
+    findings = [f.to_dict() for f in check.findings]
     with (out_dir / f"{stem}.csv").open("w", encoding="utf-8-sig", newline="") as f:  # BOM: Excel opens it right
         writer = SafeCsvWriter(f)
         writer.writerow([CSV_HEADER[c] for c in REPORT_COLUMNS])
-        for finding in check.findings:
-            d = finding.to_dict()
+        for d in findings:
             writer.writerow([d[c] for c in REPORT_COLUMNS])
     name = display_path(check.path, raw_dir) if raw_dir else display_path(check.path.name)
-    vi, en = VERDICTS[check.status]
-    rows = "\n".join(
-        "<tr class='{cls}'>{cells}</tr>".format(
-            cls=html_text(f.severity),
-            cells="".join(f"<td>{html_text(v)}</td>" for v in (
-                f.rule, f.severity, f.sheet, f.row, f.column, f.value, f.expected, f.message_vi, f.message_en)),
-        )
-        for f in check.findings
+    return write_page(
+        out_dir / f"{stem}.html", "submission.html.j2",
+        check=check, name=name, verdict=VERDICTS[check.status], columns=REPORT_COLUMNS, findings=findings,
+        errors=sum(f.is_fatal for f in check.findings), warnings=sum(not f.is_fatal for f in check.findings),
+        rules=[(r, RULES[r][1], RULES[r][2]) for r in sorted({f.rule for f in check.findings})],
     )
-    rules = "".join(
-        f"<li><b>{html_text(r)}</b> {html_text(RULES[r][1])} / {html_text(RULES[r][2])}</li>"
-        for r in sorted({f.rule for f in check.findings})
-    )
-    page = f"""<!doctype html>
-<html lang="vi"><head><meta charset="utf-8"><title>{html_text(name)}</title>
-<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}} tr.fatal td:first-child{{background:#f8d7da}}
-tr.warning td:first-child{{background:#fff3cd}} .verdict{{font-size:1.3em;font-weight:bold}}</style></head>
-<body><p class="verdict {html_text(check.status)}">{html_text(vi)} / {html_text(en)}</p>
-<p>Tệp / file: <code>{html_text(name)}</code> &middot; sha256 <code>{check.sha256[:16]}</code>
-&middot; ngày nhận / arrived {check.arrival_date or "?"}
-&middot; {sum(f.is_fatal for f in check.findings)} lỗi / errors, {sum(not f.is_fatal for f in check.findings)} cảnh báo / warnings</p>
-<ul>{rules}</ul>
-<table><tr><th>Mã lỗi<br>Rule</th><th>Mức độ<br>Severity</th><th>Sheet</th><th>Dòng<br>Row</th><th>Cột<br>Column</th>
-<th>Giá trị<br>Value found</th><th>Yêu cầu<br>Expected</th><th>Thông báo</th><th>Message</th></tr>
-{rows}
-</table></body></html>
-"""
-    path = out_dir / f"{stem}.html"
-    path.write_text(page, encoding="utf-8")
-    return path
 
 
 def write_run_summary(settings, stages: dict) -> Path:

@@ -19,6 +19,8 @@ from khuyencong.findings import could_not_process, finding, sort_key
 from khuyencong.ingest.read_pool import DIE_AT_START, read_in_workers
 from khuyencong.ingest.reader import arrival_date_from_path, read_file
 from khuyencong.model import FileCheck
+from khuyencong.rules.gate import FileGate
+from khuyencong.rules.history import HistoryRules
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +98,9 @@ def check_files(
     gated = [c for c in checks if c.submission is not None]
     if gated:
         if gate is None:
-            from khuyencong.rules.gate import FileGate
-
             gate = FileGate()
         _gate_isolated(gate, gated)
         if history is None:  # no warehouse: W06 from the arrival date, W02 among this call's files
-            from khuyencong.rules.history import HistoryRules
-
             history = HistoryRules.empty()
         _history_isolated(history, checks, gate.context)
     for c in checks:

@@ -29,6 +29,7 @@ from khuyencong.rules.gate import (
     SuiteRunner,
     _findings_of,
     load_suites,
+    new_context,
 )
 from khuyencong.rules.table import Table
 
@@ -207,6 +208,4 @@ def runner_for(context, suite_names: Iterable[str], source_name: str):
     """The fast evaluator for a FastContext, else a GX SuiteRunner in that context (a new one if None)."""
     if isinstance(context, FastContext):
         return FastSuiteRunner(suite_names, context.directory)
-    from khuyencong.rules.gate import new_context
-
     return SuiteRunner(context if context is not None else new_context(), suite_names, source_name)

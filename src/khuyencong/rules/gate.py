@@ -24,8 +24,10 @@ from typing import Any
 from khuyencong import config
 from khuyencong.findings import Finding, finding
 from khuyencong.model import FileCheck
+from khuyencong.normalise import format_vn_number
 from khuyencong.reference import Reference, load_reference
 from khuyencong.rules.table import Table
+from khuyencong.warehouse.schema import value_range_parameters
 
 ROW_ID_COLUMNS = ["file_key", "sheet", "source_row"]
 
@@ -104,8 +106,6 @@ def _fmt(value: Any) -> str:
 
 def _fmt_vi(value: Any) -> str:
     """As _fmt, but numbers in the Vietnamese convention (`48.331`, `123,37`) for message_vi."""
-    from khuyencong.normalise import format_vn_number
-
     if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "dtype"):
         return _fmt(value)
     text = _fmt(value)
@@ -143,8 +143,6 @@ VALUE_COLUMNS: dict[str, dict[str, tuple[str, str, str, str]]] = {
 
 def _exact(value: Decimal, vietnamese: bool = False) -> str:
     """The figure as read, every digit (850.1234567, 100000000000000); beyond 10^15 in exponent form."""
-    from khuyencong.normalise import format_vn_number
-
     if not abs(value) < 10**15:
         return str(value)
     return format_vn_number(value) if vietnamese else f"{value.normalize():f}"
@@ -347,8 +345,6 @@ class FileGate(SuiteRunner):
         self.reference = reference or load_reference()
 
     def expectation_parameters(self) -> dict[str, object]:
-        from khuyencong.warehouse.schema import value_range_parameters
-
         return {
             "funding_sources": sorted(set(self.reference.funding_sources.values())),
             "indicators": sorted(set(self.reference.indicators.values())),

@@ -20,7 +20,9 @@ from pathlib import Path
 from khuyencong.model import FileCheck, display_path
 from khuyencong.periods import deadline, era_for
 from khuyencong.reference import seed_rows
+from khuyencong.rules.fast_gate import runner_for
 from khuyencong.rules.table import Table
+from khuyencong.warehouse.loader import connect
 
 HISTORY_SUITES = ("nop_dung_han", "luy_ke", "ke_hoach_nam")
 MEASURE_LABELS = {  # measure -> (Vietnamese, English) for the messages
@@ -95,8 +97,6 @@ class HistoryRules:
 
     @classmethod
     def from_database(cls, db: Path) -> HistoryRules:
-        from khuyencong.warehouse.loader import connect
-
         if not db.exists():
             raise FileNotFoundError(f"no build database at {db}: run `kc run` first or check --warehouse")
         rules = cls([])
@@ -258,8 +258,6 @@ class HistoryRules:
         return period, dict(plans)
 
     def check(self, checks: list[FileCheck], context=None) -> None:
-        from khuyencong.rules.fast_gate import runner_for
-
         runner = runner_for(context, HISTORY_SUITES, "kc_history")
         runner.check_files(self.frames(checks), checks)
         self.last_results = runner.last_results

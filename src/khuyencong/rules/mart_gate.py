@@ -18,6 +18,8 @@ import json
 from pathlib import Path
 
 from khuyencong.periods import era_for
+from khuyencong.rules.gate import SuiteRunner, new_context
+from khuyencong.warehouse.loader import connect
 
 MART_SUITES = ("marts_percentages", "marts_outcome_percentages", "marts_status_coverage", "marts_no_personal_data")
 
@@ -67,9 +69,6 @@ def check_marts(build_db: Path, reports_dir: Path, context=None,
     Returns the verdict (success, the failed checks that block publication, those that only
     warn, and every blocking check) and the GX results, which the caller renders as Data Docs.
     """
-    from khuyencong.rules.gate import SuiteRunner, new_context
-    from khuyencong.warehouse.loader import connect
-
     con = connect(build_db, read_only=True)
     try:
         frames = mart_frames(con, seeds_dir)
