@@ -6,10 +6,11 @@ container calls the pre-flight scans: neither imports the other back.
 
 from __future__ import annotations
 
+from khuyencong.errors import FileVerdict
 from khuyencong.findings import Finding, finding
 
 
-class Refused(Exception):
+class Refused(FileVerdict):
     """The container cannot be read; carries the F01 finding for the sender."""
 
     def __init__(self, message_vi: str, message_en: str, value: str | None = None, **where):
