@@ -20,7 +20,7 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from khuyencong.config import Settings
+from khuyencong.config import Settings, activate
 from khuyencong.errors import kind_of
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -35,13 +35,18 @@ TASK_DEFAULTS = {
 MARTS_ASSET = Asset("khuyencong://warehouse/marts")
 
 
+def _settings(data: dict) -> Settings:
+    """The run's settings, whole, installed for this task's process."""
+    return activate(Settings.from_dict(data))
+
+
 def _stage(fn, settings: dict):
     """Run a stage under the retry policy: transient errors raise as they are (Airflow retries them);
     a verdict or a bug fails the task without retries, a verdict's reason kept for the summary."""
     from airflow.sdk.exceptions import AirflowFailException
 
     try:
-        return fn(Settings.from_dict(settings))
+        return fn(_settings(settings))
     except Exception as exc:
         kind = kind_of(exc)
         if kind == "transient":
@@ -101,7 +106,7 @@ def khuyencong_nightly():
     def anything_to_build(settings: dict, loaded: dict) -> bool:
         from khuyencong.run import pipeline
 
-        return pipeline.needs_build(Settings.from_dict(settings), loaded)
+        return pipeline.needs_build(_settings(settings), loaded)
 
     @task
     def dbt_build(settings: dict) -> dict:
@@ -133,7 +138,7 @@ def khuyencong_nightly():
         ti = context["ti"]
         stages = {name: ti.xcom_pull(task_ids=name) for name in pipeline.STAGES}
         blocked = [m for m in (ti.xcom_pull(task_ids=t, key="blocked") for t in pipeline.STAGES) if m]
-        result, failure = pipeline.finish_run(Settings.from_dict(settings), stages, blocked, context["run_id"])
+        result, failure = pipeline.finish_run(_settings(settings), stages, blocked, context["run_id"])
         if failure:  # nothing new was published: the summary is the DAG's only leaf, so it fails the run
             raise AirflowFailException(failure)
         return result

@@ -46,15 +46,23 @@ def moved_project(tmp_path_factory) -> Path:
     return _project_with_boundary(tmp_path_factory.mktemp("era_copy"), NEW_BOUNDARY)
 
 
-@pytest.fixture
-def use_project(monkeypatch):
-    def point_at(project: Path | None) -> None:
-        if project is None:
-            monkeypatch.delenv("KC_DBT_PROJECT_DIR", raising=False)
-        else:
-            monkeypatch.setenv("KC_DBT_PROJECT_DIR", str(project))
+def _activate_project(project: Path | None) -> None:
+    """What an entry point does with `KC_DBT_PROJECT_DIR`: settings from the environment, installed."""
+    config.activate(config.Settings.from_env(environ={"KC_DBT_PROJECT_DIR": str(project)} if project else {}))
 
-    return point_at
+
+@pytest.fixture
+def use_project():
+    before = config.active()
+    yield _activate_project
+    config.activate(before)
+
+
+def test_below_the_entry_point_nothing_reads_the_environment(moved_project, use_project, monkeypatch):
+    use_project(None)
+    monkeypatch.setenv("KC_DBT_PROJECT_DIR", str(moved_project))
+    assert config.seeds_dir() == DBT_PROJECT_DIR / "seeds"  # until an entry point installs settings
+    assert era_for(2025, "KH") == 63
 
 
 def test_python_era_follows_the_seed(moved_project, use_project):
@@ -111,9 +119,12 @@ def _submissions() -> list[dict]:
 def moved_build(moved_project, tmp_path_factory):
     root = tmp_path_factory.mktemp("era_build")
     db = root / "build.duckdb"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KC_DBT_PROJECT_DIR", str(moved_project))
+    before = config.active()
+    _activate_project(moved_project)
+    try:
         create_raw_fixture(db, _submissions())
+    finally:
+        config.activate(before)
     run_dbt(["build"], moved_project, db, root / "target")
     return db
 

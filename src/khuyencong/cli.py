@@ -94,12 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from khuyencong.run.local_run import exit_now, run_local
 
-        settings = replace(config.Settings.from_env(args.raw, args.warehouse), allow_shrink=args.allow_shrink)
+        settings = config.activate(replace(config.Settings.from_env(args.raw, args.warehouse),
+                                           allow_shrink=args.allow_shrink))
         exit_now(run_local(settings, rebuild=args.rebuild))
     if args.command == "load":
-        return _load(config.Settings.from_env(args.raw, args.warehouse))
+        return _load(config.activate(config.Settings.from_env(args.raw, args.warehouse)))
     if args.command == "publish":
-        return _publish(config.Settings.from_env(warehouse_dir=args.warehouse))
+        return _publish(config.activate(config.Settings.from_env(warehouse_dir=args.warehouse)))
     return 2  # pragma: no cover - argparse enforces the commands
 
 
@@ -158,18 +159,19 @@ def _validate(args) -> int:
         print(f"kc validate: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     arrival = args.arrival_date
+    settings = config.activate(config.Settings.from_env(warehouse_dir=args.warehouse))
     history = None
     if args.warehouse:
         from khuyencong.rules.history import HistoryRules
 
-        history = HistoryRules.from_database(config.Settings.from_env(warehouse_dir=args.warehouse).build_db)
+        history = HistoryRules.from_database(settings.build_db)
     gate = None  # check_files makes the GX gate
     if not args.gx and len(args.files) <= FAST_VALIDATE_MAX_FILES:
         from khuyencong.rules.fast_gate import FastFileGate
 
         gate = FastFileGate()  # same suites, same findings, without the seconds of GX start-up
     checks = check_files(args.files, arrival_date=arrival, default_arrival_date=date.today(), gate=gate,
-                         history=history, limits=config.Settings.from_env().limits)
+                         history=history, limits=settings.limits)
     rejected = any(c.status == "rejected" for c in checks)
     if args.json:
         out = {

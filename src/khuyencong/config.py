@@ -2,7 +2,9 @@
 
 `Settings.from_env()` is the only place the product reads `KC_*` variables (the DAG
 file reads Airflow's retry settings through it too). Build it once at an entry point
-(`kc`, a DAG task, a test) and pass it down; nothing below reads the environment.
+(`kc`, the DAG's `prepare` task, a test), pass it down and across processes whole
+(`to_dict` / `from_dict`), and install it with `activate` for what reads a setting deep
+below (the reader's reference seeds); nothing below reads the environment.
 Nothing here imports anything heavy: the CLI start-up path goes through it.
 """
 
@@ -185,9 +187,29 @@ def _dbt_project_dir(environ: Mapping[str, str]) -> Path:
     return _path(environ, "KC_DBT_PROJECT_DIR", DBT_PROJECT_DIR)
 
 
-def seeds_dir() -> Path:
-    """The reference seeds (read-only project data): `KC_DBT_PROJECT_DIR`/seeds for a copy of the project.
+#: the settings this process works with, installed by its entry point (`activate`)
+_active: list[Settings] = []
 
-    Reads that one variable only: the reader and the history rules ask for it per file.
+
+def activate(settings: Settings) -> Settings:
+    """Install the run's settings for this process: an entry point (`kc`, a DAG task, a worker) calls it once.
+
+    What reads a setting deep below (the reference seeds of the reader, the default caps) reads these,
+    never the environment.
     """
-    return _dbt_project_dir(os.environ) / "seeds"
+    _active[:] = [settings]
+    return settings
+
+
+def active() -> Settings:
+    """The installed settings; before any entry point installed some (a library call, a unit test), the
+    defaults: the repository's project, the documented caps. Never the environment."""
+    if not _active:
+        _active.append(Settings(raw_dir=Path.cwd() / "raw", warehouse_dir=Path.cwd() / "warehouse",
+                                build_db=Path.cwd() / "warehouse" / "build.duckdb"))
+    return _active[0]
+
+
+def seeds_dir() -> Path:
+    """The reference seeds (read-only project data) of the active settings' dbt project."""
+    return active().seeds_dir

@@ -17,6 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from khuyencong import config
 from khuyencong.config import ReadLimits
 from khuyencong.ingest.preflight import csv_rows, scan_workbook
 from khuyencong.ingest.refused import Refused
@@ -103,7 +104,7 @@ def _refuse_dtd(name: str, content: bytes) -> None:
 
 
 def open_container(path: Path, limits: ReadLimits | None = None) -> list[RawSheet]:
-    limits = limits or ReadLimits.from_env()
+    limits = limits or config.active().limits
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".zip"):
         raise Refused(

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from queue import Empty, SimpleQueue
 
+from khuyencong import config
 from khuyencong.errors import ReaderCannotStart
 from khuyencong.findings import could_not_process
 from khuyencong.ingest.reader import file_sha256, read_file
@@ -70,6 +71,11 @@ class _Worker:
                                      env=worker_environment(), close_fds=True)
         ready, _, _ = select.select([self.proc.stdout], [], [], READY_TIMEOUT)
         answer = _recv(self.proc.stdout) if ready else None
+        if answer == _READY:  # the run's settings, whole: the worker reads the same seeds and caps
+            try:
+                _send(self.proc.stdin, config.active().to_dict())
+            except OSError:
+                answer = None
         if answer != _READY:
             self.close()
             raise ReaderCannotStart(
@@ -161,6 +167,10 @@ def _serve() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s [%(name)s] %(message)s")
     _send(answers, _READY)
+    settings = _recv(requests)
+    if settings is None:
+        os._exit(0)
+    config.activate(config.Settings.from_dict(settings))
     while (request := _recv(requests)) is not None:
         paths, kwargs = request
         try:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from khuyencong import config
 from khuyencong.config import ReadLimits
 from khuyencong.findings import could_not_process, finding, sort_key
 from khuyencong.ingest.read_pool import DIE_AT_START, read_in_workers
@@ -91,7 +92,7 @@ def check_files(
     """
     paths = [Path(p) for p in paths]
     checks = read_files(paths, arrival_date=arrival_date, default_arrival_date=default_arrival_date,
-                        limits=limits or ReadLimits.from_env(), die_at_start=crash_at == DIE_AT_START)
+                        limits=limits or config.active().limits, die_at_start=crash_at == DIE_AT_START)
     for p, check in zip(paths, checks):
         if landing_zone and arrival_date is None and arrival_date_from_path(p) is None:
             check.findings.append(undated_folder(p))

@@ -20,7 +20,7 @@ import os
 import subprocess
 import sys
 
-from khuyencong.config import Settings
+from khuyencong.config import Settings, activate
 from khuyencong.errors import StageFailed, from_wire, to_wire
 from khuyencong.run.child import die_with_parent, die_with_parent_env
 
@@ -147,7 +147,8 @@ def serve() -> None:
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            answer = {"ok": True, "result": getattr(pipeline, request["stage"])(Settings.from_dict(request["settings"]))}
+            answer = {"ok": True, "result": getattr(pipeline, request["stage"])(
+                activate(Settings.from_dict(request["settings"])))}
         except Exception as exc:  # noqa: BLE001 - sent back to the task, which raises it there
             log.exception("%s failed", request["stage"])
             answer = _answer_for(exc)
