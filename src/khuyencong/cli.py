@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from khuyencong import config
+from khuyencong.errors import exit_code, kind_of
 
 
 def _date(text: str) -> date:
@@ -104,17 +105,27 @@ def main(argv: list[str] | None = None) -> int:
     return 2  # pragma: no cover - argparse enforces the commands
 
 
+def _failed(command: str, exc: Exception) -> int:
+    """Say what went wrong, and exit with the code of its kind (`khuyencong.errors`)."""
+    import traceback
+
+    from khuyencong.reports.safe import plain_text
+
+    if kind_of(exc) == "bug":
+        traceback.print_exception(exc, file=sys.stderr)
+    print(f"{command}: {plain_text(str(exc), keep_newlines=True)}", file=sys.stderr)
+    return exit_code(exc)
+
+
 def _load(settings) -> int:
     """The load stage alone, for data engineers: then `cd dbt_project && dbt build`, then `kc publish`."""
     from khuyencong.reports.safe import plain_text
     from khuyencong.run import pipeline
-    from khuyencong.warehouse.lock import WarehouseBusy
 
     try:
         result = pipeline.check_and_load(settings)
-    except WarehouseBusy as exc:
-        print(f"kc load: {plain_text(str(exc))}", file=sys.stderr)
-        return 75
+    except Exception as exc:  # a verdict (exit 1), a transient error (75), a bug (70, with its traceback)
+        return _failed("kc load", exc)
     print(f"loaded into {settings.build_db}: {result['new']} new files "
           f"({result['accepted']} accepted, {result['accepted_with_warnings']} with warnings, "
           f"{result['rejected']} rejected), {result['rows_loaded']} rows")
@@ -125,9 +136,7 @@ def _load(settings) -> int:
 
 def _publish(settings) -> int:
     """The mart gate, then publication, of whatever `dbt build` left in the build database."""
-    from khuyencong.reports.safe import plain_text
     from khuyencong.run import pipeline
-    from khuyencong.warehouse.lock import WarehouseBusy
 
     if not settings.build_db.exists():
         print(f"kc publish: no build database at {settings.build_db}: run `kc load` and `dbt build` first",
@@ -136,12 +145,8 @@ def _publish(settings) -> int:
     try:
         gate = pipeline.gate_marts(settings)
         published = pipeline.publish(settings)
-    except pipeline.PublicationBlocked as exc:
-        print(plain_text(str(exc)), file=sys.stderr)
-        return 1
-    except WarehouseBusy as exc:
-        print(f"kc publish: {plain_text(str(exc))}", file=sys.stderr)
-        return 75
+    except Exception as exc:  # a verdict (exit 1), a transient error (75), a bug (70, with its traceback)
+        return _failed("kc publish", exc)
     print(f"mart gate: {gate['checks']} expectations passed")
     print(f"published: {published['published']} ({len(published['tables'])} marts) and {published['parquet']}")
     return 0

@@ -28,8 +28,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("last_loaded_at", "TIMESTAMP WITH TIME ZONE",
      "When the latest of those files was loaded (lần nạp gần nhất), UTC; NULL when none was."),
     ("fingerprint", "VARCHAR",
-     "The loads the marts reflect (dấu vân tay dữ liệu nạp), as JSON: submissions, duplicates and"
-     " last_loaded_at; the nightly run rebuilds only when the build database no longer matches it."),
+     "The loads the marts reflect (dấu vân tay dữ liệu nạp), as JSON: accepted submissions, duplicates"
+     " and last_loaded_at; the nightly run rebuilds only when the build database no longer matches it."),
     ("package_version", "VARCHAR", "Version of the khuyencong package that published the file (phiên bản)."),
 )
 
