@@ -734,23 +734,12 @@ def test_refused_files_only_change_no_mart_value(scenario, background):
     assert run.returncode == 0, run.output[-6000:]
     assert "13 in raw/, 11 already seen, 2 new, 0 duplicates" in run.output
     assert "0 accepted, 0 accepted with warnings, 2 rejected" in run.output
+    # a night of refusals publishes nothing new (issue 15): every mart as it was, and the summary says why
+    assert "were all refused" in run.output and "dbt build:  skipped" in run.output, run.output[-4000:]
     after = marts(bg.warehouse / "khuyencong.duckdb")
-    before = scenario.marts3
-    for table in before:
-        if table != "submission_status":
-            assert after[table] == before[table], table
-    # submission_status: the only change is the refused version counted for Hà Nội CN 2024;
-    # the report the facts use, its status and its id are unchanged
+    assert after == scenario.marts3
     raw = bg.raw
-    changed = [(b, a) for b, a in zip(rows(before, "submission_status"), rows(after, "submission_status")) if a != b]
-    assert len(rows(after, "submission_status")) == len(rows(before, "submission_status"))
-    assert len(changed) == 1, changed
-    b, a = changed[0]
-    assert (a["unit_id"], a["year"], a["period"]) == ("P63-01", 2024, "CN")
-    assert (b["versions_received"], a["versions_received"]) == (1, 2)
-    assert {k: v for k, v in a.items() if k != "versions_received"} == \
-        {k: v for k, v in b.items() if k != "versions_received"}
-    assert a["latest_submission_id"] == submission_id(raw, HANOI_CN)
+    assert submission_id(raw, HANOI_CN) in {r["latest_submission_id"] for r in rows(after, "submission_status")}
     folder = bg.warehouse / "reports" / "submissions"
     assert list(folder.glob(f"{REJECTED_ONLY.arrival}_HaNoi_CN_2024_v2_*.html"))
     assert list(folder.glob(f"{REJECTED_ONLY.arrival}_scan_bao_cao_*.csv"))
@@ -785,9 +774,8 @@ def test_dbt_test_failure_alerts_the_webhook(background, webhook):
     run = background["dbt_fail"].result()
     assert run.returncode == 1
     _, received = webhook
-    alerts = [a for a in received if a.get("task_id") == "dbt_build"]
-    assert alerts, (received, run.output[-4000:])
-    assert alerts[0]["dag_id"] == "khuyencong_nightly"
+    alerts = [a for a in received if a.get("dag_id") == "khuyencong_nightly"]
+    assert len(alerts) == 1, (received, run.output[-4000:])  # one alert per failed run, not one per task
     assert FORCED_TEST in (alerts[0]["error"] or "")
 
 
