@@ -25,6 +25,7 @@ from dbt_fixtures import LOADED_AT, REPO_ROOT, create_raw_fixture, run_dbt, subm
 
 from khuyencong.config import Settings
 from khuyencong.run import pipeline
+from khuyencong.warehouse import fingerprint as fingerprints
 from khuyencong.warehouse.mart_docs import MartDoc, clean_text, read_mart_docs
 from khuyencong.warehouse.publication import COLUMNS, PUBLICATION_TABLE, publication_doc
 from khuyencong.warehouse.publish import MART_SCHEMA, publish_marts
@@ -124,7 +125,7 @@ def published(tmp_path_factory) -> dict:
     create_raw_fixture(settings.build_db, _submissions())
     run_dbt(["build"], db_path=settings.build_db, target_dir=warehouse / "dbt" / "target")
     result = pipeline.publish(settings)
-    return {"settings": settings, "result": result, "fingerprint": pipeline.fingerprint(settings)}
+    return {"settings": settings, "result": result, "fingerprint": fingerprints.fingerprint(settings)}
 
 
 def build_marts(settings) -> list[str]:
@@ -235,7 +236,7 @@ def test_publication_says_when_and_from_which_loads(published):
     assert got["submissions_loaded"] == len(_submissions())
     assert got["last_loaded_at"] == LOADED_AT.replace(tzinfo=UTC)  # the fixture's loads, stored as naive UTC
     assert json.loads(got["fingerprint"]) == json.loads(json.dumps(published["fingerprint"], default=str))
-    assert pipeline.published_fingerprint(settings) == published["fingerprint"]  # what needs_build compares
+    assert fingerprints.published_fingerprint(settings) == published["fingerprint"]  # what needs_build compares
     assert got["package_version"] == metadata.version("khuyencong")
     # the Parquet copy holds the same row
     parquet = settings.parquet_dir / f"{PUBLICATION_TABLE}.parquet"

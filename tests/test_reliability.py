@@ -26,7 +26,7 @@ from builders import valid_report
 
 from khuyencong.config import Settings
 from khuyencong.run import pipeline
-from khuyencong.warehouse import loader
+from khuyencong.warehouse import fingerprint, loader
 from khuyencong.warehouse.lock import WarehouseBusy, build_lock
 
 ARRIVAL = "2024-07-10"
@@ -252,12 +252,12 @@ def test_fingerprint_covers_the_dbt_project_and_expectations(landing, tmp_path):
     shutil.copytree(landing.dbt_project_dir, copy, ignore=shutil.ignore_patterns("target", "logs"))
     settings = Settings.from_env(landing.raw_dir, landing.warehouse_dir,
                                  environ={"KC_DBT_PROJECT_DIR": str(copy)})
-    before = pipeline.project_fingerprint(settings)
+    before = fingerprint.project_fingerprint(settings)
     deadlines = copy / "seeds" / "reporting_deadlines.csv"
     deadlines.write_text(deadlines.read_text(encoding="utf-8").replace(",15,", ",20,", 1), encoding="utf-8")
-    assert pipeline.project_fingerprint(settings) != before
+    assert fingerprint.project_fingerprint(settings) != before
     (copy / "target").mkdir()
     (copy / "target" / "manifest.json").write_text("{}")  # build output is not project
-    after_edit = pipeline.project_fingerprint(settings)
+    after_edit = fingerprint.project_fingerprint(settings)
     shutil.rmtree(copy / "target")
-    assert pipeline.project_fingerprint(settings) == after_edit
+    assert fingerprint.project_fingerprint(settings) == after_edit

@@ -22,7 +22,7 @@ from khuyencong.periods import deadline, era_for
 from khuyencong.reference import seed_rows
 from khuyencong.rules.fast_gate import runner_for
 from khuyencong.rules.table import Table
-from khuyencong.warehouse.loader import connect
+from khuyencong.warehouse.lock import connect_writer
 
 HISTORY_SUITES = ("nop_dung_han", "luy_ke", "ke_hoach_nam")
 MEASURE_LABELS = {  # measure -> (Vietnamese, English) for the messages
@@ -100,7 +100,7 @@ class HistoryRules:
         if not db.exists():
             raise FileNotFoundError(f"no build database at {db}: run `kc run` first or check --warehouse")
         rules = cls([])
-        rules._connection = lambda: (connect(db, read_only=True), True)
+        rules._connection = lambda: (connect_writer(db, read_only=True), True)
         return rules
 
     def _needed(self, checks: list[FileCheck]) -> set[tuple[str, int]]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from khuyencong.periods import era_for
 from khuyencong.rules.gate import SuiteRunner, new_context
-from khuyencong.warehouse.loader import connect
+from khuyencong.warehouse.lock import connect_writer
 
 MART_SUITES = ("marts_percentages", "marts_outcome_percentages", "marts_status_coverage", "marts_no_personal_data")
 
@@ -69,11 +69,8 @@ def check_marts(build_db: Path, reports_dir: Path, context=None,
     Returns the verdict (success, the failed checks that block publication, those that only
     warn, and every blocking check) and the GX results, which the caller renders as Data Docs.
     """
-    con = connect(build_db, read_only=True)
-    try:
+    with connect_writer(build_db, read_only=True) as con:
         frames = mart_frames(con, seeds_dir)
-    finally:
-        con.close()
     runner = SuiteRunner(context if context is not None else new_context(), MART_SUITES, "kc_marts", expectations_dir)
     failed, warned, details = [], [], {}
     for name, suite in runner.suites.items():

@@ -11,6 +11,8 @@ import logging
 import urllib.request
 from pathlib import Path
 
+from khuyencong.reports.safe import plain_text
+
 log = logging.getLogger(__name__)
 
 
@@ -29,8 +31,6 @@ def _recorded_reason(runs_dir: Path | None, run_id: str | None) -> str | None:
 
 
 def failure_message(context: dict, runs_dir: Path | None = None) -> dict:
-    from khuyencong.reports.safe import plain_text
-
     ti = context.get("task_instance") or context.get("ti")
     dag = context.get("dag")
     run_id = getattr(ti, "run_id", None) or context.get("run_id")

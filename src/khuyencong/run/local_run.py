@@ -13,6 +13,10 @@ import time
 from pathlib import Path
 
 from khuyencong.config import Settings
+from khuyencong.reports.safe import plain_text
+from khuyencong.run import pipeline, stage_process
+from khuyencong.run.airflow_local import run_dag_in_process
+from khuyencong.warehouse.lock import WarehouseBusy, build_lock
 
 
 def latest_run_record(settings: Settings, since: float) -> dict | None:
@@ -60,24 +64,16 @@ def format_summary(stages: dict, warehouse: Path) -> list[str]:
 
 
 def run_local(settings: Settings, rebuild: bool = False) -> int:
-    from khuyencong.reports.safe import plain_text
-    from khuyencong.warehouse.lock import WarehouseBusy, build_lock
-
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
     try:
         with build_lock(settings.build_db, "kc run", settings.lock_timeout_seconds):
-            from khuyencong.run import pipeline
-
             idle = None if rebuild else pipeline.nothing_to_do(settings)
             if idle is not None:  # nothing to load, build or publish: no need to start Airflow at all
                 print(f"khuyencong_nightly: nothing new ({time.time() - started:.1f} s; Airflow not started)")
                 for line in format_summary({"check_and_load": idle}, settings.warehouse_dir):
                     print("  " + plain_text(line))
                 return 0
-            from khuyencong.run import stage_process
-            from khuyencong.run.airflow_local import run_dag_in_process
-
             # GX's import and dbt's import and parse, on the second core while Airflow starts on this one
             stage_process.start_ahead(settings)
             try:

@@ -10,17 +10,43 @@ published file changes only in `publish`, by an atomic rename.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from khuyencong.config import Settings, crash_point
 from khuyencong.errors import PublicationBlocked, Transient, WarehouseBusy, is_transient_text
-from khuyencong.warehouse.lock import build_lock, is_lock_conflict
+from khuyencong.model import FileCheck
+from khuyencong.reports.conference import write_conference_report
+from khuyencong.reports.data_docs import docs_context, publish_results
+from khuyencong.reports.safe import plain_text
+from khuyencong.reports.submission_reports import write_file_reports, write_run_summary
+from khuyencong.rules.checking import check_files
+from khuyencong.rules.gate import FileGate
+from khuyencong.rules.history import HistoryRules
+from khuyencong.rules.mart_gate import check_marts
+from khuyencong.rules.publication_guard import guard_publication
+from khuyencong.run import dbt_process
+from khuyencong.warehouse import build_state
+from khuyencong.warehouse.fingerprint import fingerprint, project_fingerprint, published_fingerprint
+from khuyencong.warehouse.loader import (
+    Discovery,
+    discover,
+    load_batch,
+    pending,
+    record_duplicates,
+    refused_entry,
+    relative,
+    rows_loaded,
+)
+from khuyencong.warehouse.lock import build_lock, connect_writer, is_lock_conflict
+from khuyencong.warehouse.postgres import describe_failure, publish_to_postgres
+from khuyencong.warehouse.publish import publish_marts
 
 log = logging.getLogger(__name__)
 
@@ -76,65 +102,21 @@ def check_and_load(settings: Settings) -> dict:
     Whatever goes wrong with one file becomes a finding on that file (its report says so) and the
     run goes on; anything else (the database, the gate itself) raises.
     """
-    from khuyencong.reports.safe import plain_text
-    from khuyencong.reports.submission_reports import write_file_reports
-    from khuyencong.rules.checking import check_files
-    from khuyencong.warehouse.loader import (
-        connect,
-        discover,
-        load_batch,
-        record_duplicates,
-        refused_entry,
-    )
-
     started = time.perf_counter()
     if not settings.raw_dir.is_dir():
         raise FileNotFoundError(f"landing zone not found: {settings.raw_dir} (set KC_RAW_DIR or --raw)")
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     results: list[dict] = []
     docs = None
-    with _lock(settings, "check_and_load"):
-        con = connect(settings.build_db, timeout=settings.lock_timeout_seconds)
-        try:
-            found = discover(con, settings.raw_dir)
-            log.info("discover: %d files in raw/, %d already seen, %d new, %d duplicates, %d refused entries",
-                     found.total, found.seen, len(found.new), len(found.duplicates), len(found.refused))
-            reports_dir = settings.reports_dir / "submissions"
-
-            def store(checks) -> None:
-                for start in range(0, len(checks), LOAD_BATCH):
-                    batch = checks[start:start + LOAD_BATCH]
-                    # the reports first: a crash before the commit re-does both on the next run
-                    reports = [write_file_reports(check, reports_dir, settings.raw_dir) for check in batch]
-                    stored = load_batch(con, batch, settings.raw_dir, loaded_at,
-                                        before_commit=lambda: crash_point(settings, "mid_load"))
-                    for check, kept, report in zip(batch, stored, reports):
-                        if kept is not check:  # refused at the load: its report says so
-                            report = write_file_reports(kept, reports_dir, settings.raw_dir)
-                        results.append(_file_result(kept, report, settings))
-                        log.info("%-24s %-40s %s", kept.status, plain_text(results[-1]["path"]),
-                                 " ".join(results[-1]["rules"]) or "-")
-
-            store([refused_entry(path, reason, settings.raw_dir) for path, reason in found.refused])
-            if found.new:
-                from khuyencong.reports.data_docs import docs_context, publish_results
-                from khuyencong.rules.gate import FileGate
-                from khuyencong.rules.history import HistoryRules
-
-                context = docs_context(settings.warehouse_dir)  # the run's one GX context
-                gate = FileGate(context=context, directory=settings.expectations_dir)
-                history = HistoryRules.from_connection(con, settings.raw_dir)
-                # memory follows the batch, not the night: a rebuild of years of history is checked in slices
-                for start in range(0, len(found.new), CHECK_BATCH):
-                    store(check_files(found.new[start:start + CHECK_BATCH], gate=gate, history=history,
-                                      limits=settings.limits, landing_zone=True, crash_at=settings.crash_at))
-                docs = publish_results(context, {**gate.last_results, **history.last_results},
-                                       settings.warehouse_dir, "files")  # Data Docs: the last batch's results
-            record_duplicates(con, found.duplicates, settings.raw_dir, loaded_at)
-            rows = _rows_loaded(con, loaded_at)
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
+    with _lock(settings, "check_and_load"), connect_writer(settings.build_db, settings.lock_timeout_seconds) as con:
+        found = _discover(con, settings)
+        store = partial(_store, con, settings, loaded_at, results)
+        store([refused_entry(path, reason, settings.raw_dir) for path, reason in found.refused])
+        if found.new:
+            docs = _check(con, settings, found.new, store)
+        record_duplicates(con, found.duplicates, settings.raw_dir, loaded_at)
+        rows = rows_loaded(con, loaded_at)
+        con.execute("CHECKPOINT")
     counts = {s: sum(r["status"] == s for r in results) for s in ("accepted", "accepted_with_warnings", "rejected")}
     listed = [r for r in results if r["status"] != "accepted"]
     return _timed({
@@ -145,9 +127,45 @@ def check_and_load(settings: Settings) -> dict:
     }, started)
 
 
-def _file_result(check, report: Path, settings: Settings) -> dict:
-    from khuyencong.warehouse.loader import relative
+def _discover(con, settings: Settings) -> Discovery:
+    """The landing zone against the records: new files, byte-identical copies, entries refused unopened."""
+    found = discover(con, settings.raw_dir)
+    log.info("discover: %d files in raw/, %d already seen, %d new, %d duplicates, %d refused entries",
+             found.total, found.seen, len(found.new), len(found.duplicates), len(found.refused))
+    return found
 
+
+def _check(con, settings: Settings, new: list[Path], store: Callable[[list[FileCheck]], None]) -> Path:
+    """Read and gate the new files (reader + GX + history rules) a slice at a time, each slice handed to
+    `store`; returns the Data Docs page of the last slice's results (the run's one GX context)."""
+    context = docs_context(settings.warehouse_dir)
+    gate = FileGate(context=context, directory=settings.expectations_dir)
+    history = HistoryRules.from_connection(con, settings.raw_dir)
+    # memory follows the batch, not the night: a rebuild of years of history is checked in slices
+    for start in range(0, len(new), CHECK_BATCH):
+        store(check_files(new[start:start + CHECK_BATCH], gate=gate, history=history,
+                          limits=settings.limits, landing_zone=True, crash_at=settings.crash_at))
+    return publish_results(context, {**gate.last_results, **history.last_results}, settings.warehouse_dir, "files")
+
+
+def _store(con, settings: Settings, loaded_at: datetime, results: list[dict], checks: list[FileCheck]) -> None:
+    """Write each checked file's report, then load it, `LOAD_BATCH` files per transaction; append their results."""
+    reports_dir = settings.reports_dir / "submissions"
+    for start in range(0, len(checks), LOAD_BATCH):
+        batch = checks[start:start + LOAD_BATCH]
+        # the reports first: a crash before the commit re-does both on the next run
+        reports = [write_file_reports(check, reports_dir, settings.raw_dir) for check in batch]
+        stored = load_batch(con, batch, settings.raw_dir, loaded_at,
+                            before_commit=lambda: crash_point(settings, "mid_load"))
+        for check, kept, report in zip(batch, stored, reports):
+            if kept is not check:  # refused at the load: its report says so
+                report = write_file_reports(kept, reports_dir, settings.raw_dir)
+            results.append(_file_result(kept, report, settings))
+            log.info("%-24s %-40s %s", kept.status, plain_text(results[-1]["path"]),
+                     " ".join(results[-1]["rules"]) or "-")
+
+
+def _file_result(check: FileCheck, report: Path, settings: Settings) -> dict:
     return {
         "path": relative(check.path, settings.raw_dir),
         "submission_id": check.submission_id,
@@ -159,68 +177,7 @@ def _file_result(check, report: Path, settings: Settings) -> dict:
     }
 
 
-def _rows_loaded(con, loaded_at: datetime) -> int:
-    return int(con.execute(
-        "SELECT (SELECT count(*) FROM raw.funding_rows f JOIN raw.submissions s USING (submission_id) WHERE s.loaded_at = ?)"
-        " + (SELECT count(*) FROM raw.outcome_rows o JOIN raw.submissions s USING (submission_id) WHERE s.loaded_at = ?)"
-        " + (SELECT count(*) FROM raw.project_rows p JOIN raw.submissions s USING (submission_id) WHERE s.loaded_at = ?)",
-        [loaded_at, loaded_at, loaded_at],
-    ).fetchone()[0])
-
-
-# ---------------------------------------------------------------- what the published warehouse reflects
-
-
-def raw_fingerprint(settings: Settings) -> dict:
-    """What the build database holds from raw/ that can change the marts: the accepted files and the copies.
-
-    A refused file changes nothing the marts show, so a night that only refuses files publishes nothing new.
-    """
-    from khuyencong.warehouse.loader import connect, ensure_raw_schema
-
-    with _lock(settings, "fingerprint"):
-        con = connect(settings.build_db, timeout=settings.lock_timeout_seconds)
-        try:
-            ensure_raw_schema(con)
-            subs, last = con.execute("SELECT count(*), max(loaded_at) FROM raw.submissions"
-                                     " WHERE status <> 'rejected'").fetchone()
-            dups = con.execute("SELECT count(*) FROM raw.duplicate_files").fetchone()[0]
-        finally:
-            con.close()
-    return {"submissions": subs, "duplicates": dups, "last_loaded_at": str(last)}
-
-
-#: folders of the dbt project that are build output, not project
-_NOT_PROJECT = {"target", "logs", "dbt_packages", ".user.yml"}
-
-
-def project_fingerprint(settings: Settings) -> str:
-    """A digest of everything that shapes the marts besides the data: the dbt project, the mart suites, the code."""
-    digest = hashlib.sha256()
-    for root in (settings.dbt_project_dir, settings.expectations_dir):
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            rel = path.relative_to(root)
-            if rel.parts[0] in _NOT_PROJECT or path.suffix in (".pyc",):
-                continue
-            digest.update(f"{root.name}/{rel.as_posix()}\0".encode())
-            digest.update(path.read_bytes())
-    from khuyencong.warehouse.publication import package_version
-
-    digest.update(f"khuyencong=={package_version()}".encode())
-    return digest.hexdigest()
-
-
-def fingerprint(settings: Settings) -> dict:
-    return {**raw_fingerprint(settings), "project": project_fingerprint(settings)}
-
-
-def published_fingerprint(settings: Settings) -> dict | None:
-    """The fingerprint inside the published file (`marts.publication`): swapped in with the marts, atomically."""
-    from khuyencong.warehouse.publication import read_fingerprint
-
-    if not settings.published_db.exists():
-        return None
-    return read_fingerprint(settings.published_db)
+# ---------------------------------------------------------------- is the published warehouse current?
 
 
 def needs_build(settings: Settings, loaded: dict | None = None) -> bool:
@@ -228,7 +185,7 @@ def needs_build(settings: Settings, loaded: dict | None = None) -> bool:
 
     Comparing with the fingerprint of the last publication (not only "was anything new this
     run") means a run blocked by a gate or killed half-way is caught up by the next one, and an
-    edited seed, model, test or package version reaches BI.
+    edited seed, model, test or package version reaches BI (`warehouse/fingerprint.py`).
     """
     if loaded and (loaded.get("accepted") or loaded.get("accepted_with_warnings") or loaded.get("duplicates")):
         return True
@@ -238,16 +195,11 @@ def needs_build(settings: Settings, loaded: dict | None = None) -> bool:
 def nothing_to_do(settings: Settings) -> dict | None:
     """Without writing anything: the landing zone's counts when there is nothing to load, build or publish
     (every file already recorded, the published file current), else None. `kc run` then skips Airflow."""
-    from khuyencong.warehouse.loader import connect, pending
-
     if not (settings.build_db.exists() and settings.published_db.exists() and settings.raw_dir.is_dir()):
         return None
     with _lock(settings, "nothing to do?"):
-        con = connect(settings.build_db, read_only=True, timeout=settings.lock_timeout_seconds)
-        try:
+        with connect_writer(settings.build_db, settings.lock_timeout_seconds, read_only=True) as con:
             counts = pending(con, settings.raw_dir)
-        finally:
-            con.close()
         if counts is None or needs_build(settings):
             return None
     return counts
@@ -267,29 +219,19 @@ def build_marts(settings: Settings) -> dict:
     dbt runs in its own process (`dbt_process`: started ahead by `kc run`), so its DuckDB handle dies
     with it before the mart gate opens the database.
     """
-    from khuyencong.run import dbt_process
-    from khuyencong.warehouse import build_state
-    from khuyencong.warehouse.lock import connect_writer
-
     started = time.perf_counter()
     target = settings.dbt_target_dir
     project = project_fingerprint(settings)
     with _lock(settings, "dbt_build"):
-        con = connect_writer(settings.build_db, settings.lock_timeout_seconds)  # waits out a hand `dbt build`
-        try:
+        with connect_writer(settings.build_db, settings.lock_timeout_seconds) as con:  # waits out a hand `dbt build`
             full = build_state.last_full_build(con) != project
             if full:
                 build_state.forget_full_build(con)
-        finally:
-            con.close()
         crash_point(settings, "before_dbt")
         outcome = dbt_process.take(settings).run(["build"] if full else DATA_ONLY_BUILD)
         if outcome.returncode == 0 and full:
-            con = connect_writer(settings.build_db, settings.lock_timeout_seconds)
-            try:
+            with connect_writer(settings.build_db, settings.lock_timeout_seconds) as con:
                 build_state.record_full_build(con, project)
-            finally:
-                con.close()
     results_file = target / "run_results.json"
     summary = _dbt_summary(results_file) if results_file.exists() else {}
     summary["scope"] = "full" if full else "data"
@@ -324,10 +266,6 @@ def _dbt_summary(path: Path) -> dict:
 
 
 def gate_marts(settings: Settings) -> dict:
-    from khuyencong.reports.data_docs import docs_context, publish_results
-    from khuyencong.rules.mart_gate import check_marts
-    from khuyencong.rules.publication_guard import guard_publication
-
     started = time.perf_counter()
     context = docs_context(settings.warehouse_dir)
     with _lock(settings, "mart_gate"):
@@ -346,34 +284,28 @@ def gate_marts(settings: Settings) -> dict:
 
 
 def publish(settings: Settings) -> dict:
-    from khuyencong.warehouse.publish import publish_marts
-
+    """The marts into the published file (one read-only attachment of the build database, under its lock),
+    then the per-file reports pruned, the officials' report and the PostgreSQL copy."""
     started = time.perf_counter()
     with _lock(settings, "publish"):
         result = publish_marts(settings.build_db, settings.published_db, settings.parquet_dir,
-                               fingerprint=fingerprint(settings),
+                               project=project_fingerprint(settings), with_submission_ids=True,
                                models_dir=settings.dbt_project_dir / "models" / "marts",
                                checkpoint=lambda name: crash_point(settings, name))
-    _prune_file_reports(settings)
+    _prune_file_reports(settings, result.pop("submission_ids"))
     result["report"] = _write_conference_report(settings)
     if settings.postgres_url:
         result["postgres"] = _publish_to_postgres(settings)
     return _timed(result, started)
 
 
-def _prune_file_reports(settings: Settings) -> None:
+def _prune_file_reports(settings: Settings, submission_ids: set[str]) -> None:
     """After a publication: drop the per-file reports of files the build database no longer records (a rebuild
     after files left raw/). Only here: a run that publishes nothing never deletes a report."""
-    from khuyencong.warehouse.loader import connect
-
     folder = settings.reports_dir / "submissions"
     if not folder.is_dir():
         return
-    con = connect(settings.build_db, read_only=True, timeout=settings.lock_timeout_seconds)
-    try:
-        recorded = {r[0][:8] for r in con.execute("SELECT submission_id FROM raw.submissions").fetchall()}
-    finally:
-        con.close()
+    recorded = {sid[:8] for sid in submission_ids}
     for report in folder.iterdir():  # <arrival>_<name>_<first 8 of the submission id>.{csv,html}
         if report.stem.rsplit("_", 1)[-1] not in recorded:
             report.unlink(missing_ok=True)
@@ -381,8 +313,6 @@ def _prune_file_reports(settings: Settings) -> None:
 
 def _write_conference_report(settings: Settings) -> str | None:
     """The officials' report, from the file just published; if it can't be written the marts still stand."""
-    from khuyencong.reports.conference import write_conference_report
-
     try:
         return str(write_conference_report(settings.published_db, settings.reports_dir))
     except Exception:  # noqa: BLE001 - logged loudly; the summary shows no report line
@@ -392,8 +322,6 @@ def _write_conference_report(settings: Settings) -> str | None:
 
 def _publish_to_postgres(settings: Settings) -> dict:
     """The PostgreSQL copy is a second target: its failure is reported, the DuckDB publication stands."""
-    from khuyencong.warehouse.postgres import describe_failure, publish_to_postgres
-
     try:
         return publish_to_postgres(settings.published_db, settings.postgres_url, settings.postgres_reader_role,
                                    settings.dbt_project_dir / "models" / "marts")
@@ -405,8 +333,6 @@ def _publish_to_postgres(settings: Settings) -> dict:
 
 def summarise(settings: Settings, stages: dict) -> dict:
     """The run record (`reports/runs/`, the one place) and `reports/latest_run.md`."""
-    from khuyencong.reports.submission_reports import write_run_summary
-
     path = write_run_summary(settings, {k: v for k, v in stages.items() if v is not None})
     return {"summary": str(path)}
 

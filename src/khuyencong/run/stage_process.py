@@ -14,15 +14,20 @@ with the parent. Its log goes to the parent's stderr; answers travel on its own 
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
 import subprocess
 import sys
+from pathlib import Path
 
-from khuyencong.config import Settings, activate
+from khuyencong.config import Settings, activate, crash_with
 from khuyencong.errors import StageFailed, from_wire, to_wire
+from khuyencong.rules.gate import quiet_great_expectations
+from khuyencong.run import dbt_process, pipeline
 from khuyencong.run.child import die_with_parent, die_with_parent_env
+from khuyencong.warehouse.lock import adopt, held_descriptor
 
 #: the stages worth a warm process: the ones that import Great Expectations
 WARM_STAGES = ("check_and_load", "gate_marts")
@@ -38,8 +43,6 @@ class StageProcess:
     """A child process that runs stages of `pipeline` for this process, one request at a time."""
 
     def __init__(self, settings: Settings) -> None:
-        from khuyencong.warehouse.lock import held_descriptor
-
         self.key = settings.build_db.resolve()
         fd = held_descriptor(settings.build_db)
         env = {**os.environ, **die_with_parent_env(), "KC_STAGE_PARENT_PID": str(os.getpid())}
@@ -81,16 +84,12 @@ _ahead: dict = {}
 
 def start_ahead(settings: Settings) -> None:
     """Start the stage process and the dbt process for this run (call it while holding `build.lock`)."""
-    from khuyencong.run import dbt_process
-
     process = StageProcess(settings)
     _ahead[process.key] = process
     dbt_process.start_ahead(settings)
 
 
 def close_all() -> None:
-    from khuyencong.run import dbt_process
-
     while _ahead:
         _ahead.popitem()[1].close()
     dbt_process.close_all()
@@ -101,8 +100,6 @@ def run_stage(stage: str, settings: Settings) -> dict:
     process = _ahead.get(settings.build_db.resolve())
     if process is not None and stage in WARM_STAGES and process.alive():  # a retry after it died runs here
         return process.call(stage, settings)
-    from khuyencong.run import pipeline
-
     return getattr(pipeline, stage)(settings)
 
 
@@ -118,31 +115,19 @@ def _exception(answer: dict) -> Exception:
 
 
 def serve() -> None:
-    from pathlib import Path
-
-
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # whatever a library prints goes to the log, not into the answers
     die_with_parent()
-    from khuyencong.config import crash_with
-
     crash_with(int(os.environ["KC_STAGE_PARENT_PID"]))  # a crash point here is the whole run's
     held = os.environ.get("KC_STAGE_LOCK_FD")
     if held:
-        from khuyencong.warehouse.lock import adopt
-
         fd, build_db = held.split(":", 1)
         adopt(Path(build_db), int(fd))
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s [%(name)s] %(message)s")
     logging.getLogger("khuyencong").setLevel(logging.INFO)
-    import importlib
-
     for module in _WARM_IMPORTS:
         importlib.import_module(module)
-    from khuyencong.rules.gate import quiet_great_expectations
-    from khuyencong.run import pipeline
-
     quiet_great_expectations()
     for line in sys.stdin:
         request = json.loads(line)

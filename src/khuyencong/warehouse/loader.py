@@ -18,13 +18,7 @@ from khuyencong.findings import FATAL, could_not_process, finding
 from khuyencong.ingest.reader import arrival_date_from_path, file_sha256
 from khuyencong.model import FileCheck, display_path
 from khuyencong.warehouse.schema import create_raw_schema_sql
-
-
-def connect(db_path: Path, read_only: bool = False, timeout: float = 0.0):
-    """A DuckDB connection; a writer waits up to `timeout` s while another process holds the file."""
-    from khuyencong.warehouse.lock import connect_writer
-
-    return connect_writer(db_path, timeout, read_only=read_only)
+from khuyencong.warehouse.sql import ident
 
 
 def ensure_raw_schema(con) -> None:
@@ -91,6 +85,12 @@ def _recorded_paths(con) -> set[str]:
     """Every path under raw/ already recorded: loaded, refused or a byte-identical duplicate."""
     return {r[0] for r in con.execute(
         "SELECT path FROM raw.submissions UNION ALL SELECT path FROM raw.duplicate_files").fetchall()}
+
+
+def submission_ids(con, catalog: str | None = None) -> set[str]:
+    """Every submission recorded, refused ones included (from the database attached as `catalog` when given)."""
+    raw = f"{ident(catalog)}.raw" if catalog else "raw"
+    return {r[0] for r in con.execute(f"SELECT submission_id FROM {raw}.submissions").fetchall()}
 
 
 def relative(path: Path, raw_dir: Path) -> str:
@@ -162,6 +162,16 @@ def record_duplicates(con, duplicates: list[tuple[Path, str]], raw_dir: Path, lo
             "INSERT INTO raw.duplicate_files VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [relative(path, raw_dir), file_sha256(path), submission_id, _arrival(path), loaded_at],
         )
+
+
+def rows_loaded(con, loaded_at: datetime) -> int:
+    """The data rows of the files loaded at `loaded_at` (one run's loads)."""
+    return int(con.execute(
+        "SELECT (SELECT count(*) FROM raw.funding_rows f JOIN raw.submissions s USING (submission_id) WHERE s.loaded_at = ?)"
+        " + (SELECT count(*) FROM raw.outcome_rows o JOIN raw.submissions s USING (submission_id) WHERE s.loaded_at = ?)"
+        " + (SELECT count(*) FROM raw.project_rows p JOIN raw.submissions s USING (submission_id) WHERE s.loaded_at = ?)",
+        [loaded_at, loaded_at, loaded_at],
+    ).fetchone()[0])
 
 
 def _arrival(path: Path) -> date | None:

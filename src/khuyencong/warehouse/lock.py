@@ -109,8 +109,12 @@ def is_lock_conflict(exc: BaseException) -> bool:
     return is_transient_text(str(exc)) and "lock" in str(exc).lower()
 
 
-def connect_writer(db_path: Path, timeout: float, read_only: bool = False):
-    """`duckdb.connect`, waiting while another process (a hand `dbt build`) holds the file."""
+def connect_writer(db_path: Path, timeout: float = 0.0, read_only: bool = False):
+    """`duckdb.connect`, waiting up to `timeout` s while another process (a hand `dbt build`) holds the file.
+
+    The warehouse's one way to open the build database, for writers and readers (`read_only=True`) alike;
+    the connection is a context manager that closes it.
+    """
     import duckdb
 
     db_path.parent.mkdir(parents=True, exist_ok=True)

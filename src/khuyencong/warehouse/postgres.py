@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+from khuyencong.config import Settings
 from khuyencong.warehouse.mart_docs import MartDoc, read_mart_docs
 from khuyencong.warehouse.publication import PUBLICATION_TABLE, publication_doc
 
@@ -276,8 +277,6 @@ def ensure_database(url: str | None = None) -> bool:
     import psycopg
     from psycopg import sql
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    from khuyencong.config import Settings
 
     url = url or Settings.from_env().postgres_url
     if not url:

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from khuyencong.warehouse.fingerprint import raw_counts
+from khuyencong.warehouse.loader import submission_ids
 from khuyencong.warehouse.mart_docs import document_table, read_mart_docs
 from khuyencong.warehouse.publication import PUBLICATION_TABLE, write_publication
 from khuyencong.warehouse.sql import ident as _ident
@@ -57,12 +59,17 @@ def _remove_leftovers(published_db: Path, parquet_dir: Path) -> None:
                 leftover.unlink(missing_ok=True)
 
 
-def publish_marts(build_db: Path, published_db: Path, parquet_dir: Path, *, fingerprint: Mapping,
-                  models_dir: Path | None = None, checkpoint=None) -> dict:
-    """Publish the build database's marts; `fingerprint` (the loads they reflect) goes into `marts.publication`.
+def publish_marts(build_db: Path, published_db: Path, parquet_dir: Path, *, fingerprint: Mapping | None = None,
+                  project: str | None = None, with_submission_ids: bool = False, models_dir: Path | None = None,
+                  checkpoint=None) -> dict:
+    """Publish the build database's marts; the fingerprint they reflect goes into `marts.publication`.
 
-    `models_dir` holds the dbt YAML describing the marts (default: the dbt project's models/marts);
-    `checkpoint(name)` marks the points the crash tests kill at.
+    The build database is read through one read-only attachment, nothing else: the fingerprint is
+    `fingerprint` when given, else the build database's raw half (`fingerprint.raw_counts`) with `project`;
+    `with_submission_ids` adds `submission_ids` to the result: every submission the build database records
+    (the caller's clean-up of per-file reports reads them). `models_dir` holds the dbt YAML
+    describing the marts (default: the dbt project's models/marts); `checkpoint(name)` marks the points
+    the crash tests kill at.
     """
     import duckdb
 
@@ -89,6 +96,9 @@ def publish_marts(build_db: Path, published_db: Path, parquet_dir: Path, *, fing
             document_table(con, MART_SCHEMA, t, docs.get(t))
             rows[t] = _export(con, t, tmp_parquet)
             checkpoint("mid_publish")
+        if fingerprint is None:
+            fingerprint = {**raw_counts(con, "build"), "project": project}
+        recorded = submission_ids(con, "build") if with_submission_ids else None
         published_at = datetime.now(UTC)
         write_publication(con, MART_SCHEMA, "build", fingerprint, published_at)
         rows[PUBLICATION_TABLE] = _export(con, PUBLICATION_TABLE, tmp_parquet)
@@ -108,5 +118,8 @@ def publish_marts(build_db: Path, published_db: Path, parquet_dir: Path, *, fing
         os.replace(parquet_dir, old)
     os.replace(tmp_parquet, parquet_dir)
     shutil.rmtree(old, ignore_errors=True)
-    return {"published": str(published_db), "parquet": str(parquet_dir), "tables": rows,
-            "published_at": published_at.isoformat()}
+    result = {"published": str(published_db), "parquet": str(parquet_dir), "tables": rows,
+              "published_at": published_at.isoformat()}
+    if with_submission_ids:
+        result["submission_ids"] = recorded
+    return result
