@@ -81,7 +81,7 @@ def test_a_run_finds_exactly_the_manifest(scaled, loaded):
     con = duckdb.connect(str(settings.build_db), read_only=True)
     try:
         # raw.findings, not the stage result: that names only the first FILES_LISTED refused or warned files
-        found = {path: (status, rules) for path, status, rules in con.execute(
+        found = {path: (status, rules or []) for path, status, rules in con.execute(
             "SELECT s.path, s.status, list(DISTINCT f.rule) FILTER (WHERE f.rule IS NOT NULL) FROM raw.submissions s"
             " LEFT JOIN raw.findings f USING (submission_id) GROUP BY ALL").fetchall()}
         assert found.keys() == intended.keys()
