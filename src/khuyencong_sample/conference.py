@@ -80,17 +80,17 @@ def add_conference_years(g: _Generator) -> None:
         for source, weights in (("KCQG", size), ("KCDP", local)):
             totals = {c: Decimal(v) for c, v in REGION_2016[region][source].items()}
             plan = dict(zip(ids, split(totals["plan_initial_mvnd"], [weights[i] for i in ids], _ONE), strict=True))
-            adjusted = dict.fromkeys(ids)
+            moved_plan = dict.fromkeys(ids)  # None: the plan did not move (fct_funding reads the initial plan)
             if totals["plan_adjusted_mvnd"] != totals["plan_initial_mvnd"]:  # about half the provinces moved
                 moved = sorted(rng.sample(ids, len(ids) // 2))
                 extra = split(totals["plan_adjusted_mvnd"] - totals["plan_initial_mvnd"], [plan[i] for i in moved], _ONE)
-                adjusted.update({i: plan[i] + x for i, x in zip(moved, extra, strict=True)})
-            effective = {i: adjusted[i] or plan[i] for i in ids}
+                moved_plan.update({i: plan[i] + x for i, x in zip(moved, extra, strict=True)})
+            effective = {i: moved_plan[i] or plan[i] for i in ids}
             # execution rates around the region's, never above the plan: e_i / a_i <= R / (1 - s) < 1
             rate = totals["executed_mvnd"] / totals["plan_adjusted_mvnd"]
             s = float(1 - rate) / 2
             executed = split(totals["executed_mvnd"], [float(effective[i]) * rng.uniform(1 - s, 1) for i in ids])
-            columns[source] = {i: (plan[i], adjusted[i], effective[i], e) for i, e in zip(ids, executed, strict=True)}
+            columns[source] = {i: (plan[i], moved_plan[i], effective[i], e) for i, e in zip(ids, executed, strict=True)}
         for uid in ids:
             p = g.profiles[uid]
             kcqg, kcdp = columns["KCQG"][uid], columns["KCDP"][uid]
@@ -99,7 +99,7 @@ def add_conference_years(g: _Generator) -> None:
                 plans["DOI_UNG"] = _q(float(kcqg[0]) * rng.uniform(0.3, 0.45))
             if p.khac:
                 plans["KHAC"] = _q(rng.uniform(80, 110) * p.scale * 0.75)
-            adjusted = {s: c[1] for s, c in (("KCQG", kcqg), ("KCDP", kcdp)) if c[1] is not None}
+            adjusted = {src: c[1] for src, c in (("KCQG", kcqg), ("KCDP", kcdp)) if c[1] is not None}
             uy = g.unit_year(uid, 2016, plans, ["CN"], adjusted)
             for source, (_, _, effective, executed) in (("KCQG", kcqg), ("KCDP", kcdp)):
                 assert executed <= effective, (uid, source)
