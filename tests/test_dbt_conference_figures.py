@@ -1,6 +1,7 @@
 """The figures quoted at the regional conferences come out of the marts exactly.
 
-Hand-made reports (one per province) whose unit figures add up to the published totals:
+Hand-made reports (one per province) whose unit figures add up to the published totals
+(khuyencong_sample.conference, which the shipped sample's 2016 and 2017 reports also add up to):
 - 2016 executed in the 28 northern provinces: 123,37 tỷ đồng, 97,02% of plan;
   KCQG 56,3 tỷ (99,98%), 55,37% of the national KCQG total;
 - total 2017 plan of the 15 Central–Highlands provinces: 48.331 triệu đồng, +20,85% on 2016;
@@ -19,6 +20,8 @@ import duckdb
 import pytest
 from dbt_fixtures import DBT_PROJECT_DIR, submission
 
+from khuyencong_sample.conference import BAC_2017_9T, MTTN_2017_KH, REGION_2016, split
+
 
 def _units(era: int, region: str) -> list[str]:
     with (DBT_PROJECT_DIR / "seeds" / "units.csv").open(encoding="utf-8") as f:
@@ -29,67 +32,9 @@ def _units(era: int, region: str) -> list[str]:
         ]
 
 
-def split(total: str, n: int) -> list[Decimal]:
-    """`total` split into n uneven parts (3 decimals) that add up exactly."""
-    total = Decimal(total)
-    weights = [10 + (i * 7) % 5 for i in range(n)]
-    parts = [(total * w / sum(weights)).quantize(Decimal("0.001")) for w in weights[:-1]]
-    return [*parts, total - sum(parts)]
-
-
 BAC = _units(63, "BAC")
 MTTN = _units(63, "MTTN")
 NAM = _units(63, "NAM")
-
-# 2016 CN, million VND. BAC: executed 123 370 of adjusted plan 127 165 (KCQG 56 300 of 56 311).
-# National KCQG executed 101 680 (BAC 55,37%): MTTN 20 000 + NAM 25 380.
-# MTTN 2016 plan_initial 39 993 = KCQG 18 358 + KCDP 21 635; 2017 KH 48 331 = 23 600 + 24 731.
-# (KCDP 2016 must be 21 635: 24 731 / 21 636 is +14,30%, 24 731 / 21 635 is +14,31%.)
-REGION_2016 = {
-    "BAC": {
-        "KCQG": {
-            "plan_initial_mvnd": "55000",
-            "plan_adjusted_mvnd": "56311",
-            "executed_mvnd": "56300",
-        },
-        "KCDP": {
-            "plan_initial_mvnd": "70000",
-            "plan_adjusted_mvnd": "70854",
-            "executed_mvnd": "67070",
-        },
-    },
-    "MTTN": {
-        "KCQG": {
-            "plan_initial_mvnd": "18358",
-            "plan_adjusted_mvnd": "20500",
-            "executed_mvnd": "20000",
-        },
-        "KCDP": {
-            "plan_initial_mvnd": "21635",
-            "plan_adjusted_mvnd": "21635",
-            "executed_mvnd": "20001",
-        },
-    },
-    "NAM": {
-        "KCQG": {
-            "plan_initial_mvnd": "25000",
-            "plan_adjusted_mvnd": "26000",
-            "executed_mvnd": "25380",
-        },
-        "KCDP": {
-            "plan_initial_mvnd": "30000",
-            "plan_adjusted_mvnd": "30000",
-            "executed_mvnd": "28000",
-        },
-    },
-}
-MTTN_2017_KH = {"KCQG": "23600", "KCDP": "24731"}
-BAC_2017_9T = {
-    "dao_tao_nghe": "3275",
-    "mo_hinh_trinh_dien": "25",
-    "ho_tro_may_moc": "750",
-    "luot_tham_gia_hoi_cho": "151",
-}
 ALL_63 = BAC + MTTN + NAM
 
 

@@ -17,6 +17,7 @@ import openpyxl
 import pytest
 
 from khuyencong.periods import deadline
+from khuyencong_sample.conference import BAC_2017_9T, MTTN_2017_KH, REGION_2016, split
 from khuyencong_sample.figures import NATIONAL_KCQG_ALLOCATED_2024_6T, NATIONAL_KCQG_PLAN_2024
 from khuyencong_sample.generate import (
     DUPLICATE_SAMPLE_FILES,
@@ -172,7 +173,8 @@ def test_expected_reports_per_year_and_period(plan):
     units = defaultdict(set)
     for f in _mains(plan):
         units[(f.figures.year, f.figures.period)].add(f.figures.unit.unit_id)
-    expected = {(2023, "CN"): 63, (2024, "KH"): 63, (2024, "6T"): 63, (2024, "9T"): 63, (2024, "CN"): 63,
+    expected = {(2016, "CN"): 63, (2017, "KH"): 63, (2017, "9T"): 63,
+                (2023, "CN"): 63, (2024, "KH"): 63, (2024, "6T"): 63, (2024, "9T"): 63, (2024, "CN"): 63,
                 (2025, "KH"): 63, (2025, "6T"): 63, (2025, "9T"): 34}
     assert {k: len(v) for k, v in units.items()} == expected
     assert len(_mains(plan)) == sum(expected.values())  # one main version per report
@@ -207,6 +209,36 @@ def test_2024_kcqg_calibration_in_the_files(sample_dir, plan):
     assert len(units) == 63
     assert plan_total == Decimal(130_000)
     assert alloc_total == Decimal(44_980)
+
+
+def test_conference_years_add_up_to_the_published_figures(plan):
+    """2016 CN and 2017 KH / 9T of the 63 provinces sum, per region, to conference.py's figures."""
+    funding: Counter = Counter()
+    outcomes: Counter = Counter()
+    for f in _mains(plan):
+        fig = f.figures
+        for s in fig.funding:
+            effective = s.plan if s.plan_adjusted is None else s.plan_adjusted  # as fct_funding reads it
+            for column, value in (("plan_initial_mvnd", s.plan), ("plan_adjusted_mvnd", effective),
+                                  ("executed_mvnd", s.executed)):
+                funding[(fig.unit.region, fig.year, fig.period, s.source, column)] += value or 0
+        for o in fig.outcomes:
+            outcomes[(fig.unit.region, fig.year, fig.period, o.code)] += o.actual or 0
+    for region, sources in REGION_2016.items():
+        for source, columns in sources.items():
+            for column, total in columns.items():
+                assert funding[(region, 2016, "CN", source, column)] == Decimal(total), (region, source, column)
+    for source, total in MTTN_2017_KH.items():
+        assert funding[("MTTN", 2017, "KH", source, "plan_initial_mvnd")] == Decimal(total)
+        assert funding[("MTTN", 2017, "9T", source, "plan_initial_mvnd")] == Decimal(total)
+    for code, total in BAC_2017_9T.items():
+        assert outcomes[("BAC", 2017, "9T", code)] == int(total), code
+
+
+def test_split_adds_up_and_follows_the_weights():
+    assert split("25", [3, 1, 1, 0.5], Decimal(1)) == [Decimal(14), Decimal(5), Decimal(4), Decimal(2)]
+    parts = split("123370", 28)
+    assert sum(parts) == Decimal(123370) and len(set(parts)) > 1 and min(parts) > 0
 
 
 def test_one_file_content_matches_its_figures(sample_dir, plan):

@@ -1,6 +1,6 @@
 """`kc sample --scale N`: about N times the files, the same mix, and counts a run finds exactly.
 
-One generation at scale 2 (two earlier programme years) is checked and loaded
+One generation at scale 2 (two earlier programme years, then more versions) is checked and loaded
 through the pipeline's own stages (reader, GX gate, history rules, loader); the
 verdicts, duplicates, rule counts and rows per raw table must equal the
 generator's manifest.
@@ -17,8 +17,10 @@ import pytest
 
 from khuyencong.config import Settings
 from khuyencong.run.pipeline import check_and_load
+from khuyencong_sample.conference import CONFERENCE_YEARS
 from khuyencong_sample.generate import (
     EARLIEST_YEAR,
+    EXTRA_YEARS,
     INVALID_SAMPLE_FILES,
     build_sample,
     manifest,
@@ -28,7 +30,7 @@ from khuyencong_sample.generate import (
 SCALE = 2
 
 
-# 2: two earlier years; 10 (slow): every year back to 2010, then more versions per report
+# 2: two earlier years; 10 (slow): every year back to 2005, then more versions per report
 @pytest.fixture(scope="module", params=[SCALE, pytest.param(10, marks=pytest.mark.slow)])
 def scaled(request, tmp_path_factory):
     raw = tmp_path_factory.mktemp("scaled") / "raw"
@@ -54,8 +56,11 @@ def test_scale_multiplies_the_files_and_keeps_the_mix(scaled):
         assert expected[measure] >= scale * base[measure] * 0.8, measure
     assert set(expected["rules"]) == set(base["rules"])  # every refusal and warning of the sample, again
     assert {p.suffix for p in files} == {".xlsx", ".zip", ".xls"}
-    assert min(expected["years"]) == {2: 2021, 10: 2006}[scale]  # 10: 18 earlier years; the reader accepts from EARLIEST_YEAR
-    assert min(expected["years"]) >= EARLIEST_YEAR
+    added = sorted(set(expected["years"]) - set(base["years"]))
+    # 2: two years before the committed sample's; 10: every year back to EARLIEST_YEAR, the first the reader accepts,
+    # but the conference years, which the committed sample holds
+    assert added == {2: [2021, 2022], 10: list(EXTRA_YEARS[::-1])}[scale]
+    assert EXTRA_YEARS[-1] == EARLIEST_YEAR and not set(added) & set(CONFERENCE_YEARS)
 
 
 def test_scale_one_is_the_committed_sample_plan():
@@ -73,16 +78,21 @@ def test_a_run_finds_exactly_the_manifest(scaled, loaded):
     for verdict in ("accepted", "accepted_with_warnings", "rejected"):
         assert result[verdict] == expected[verdict], verdict
     intended = {sf.relpath: sf.rule for sf in plan if sf.role != "duplicate"}
-    for entry in result["files"]:  # each file shows the rule it was made for, and no other warning
-        rule = intended[entry["path"]]
-        if rule:
-            assert rule in entry["rules"], entry
-        if entry["status"] != "rejected":
-            assert entry["rules"] == ([rule] if rule else []), entry
-    found_rules = Counter(intended[e["path"]] for e in result["files"] if intended[e["path"]])
-    assert dict(found_rules) == expected["rules"]
     con = duckdb.connect(str(settings.build_db), read_only=True)
     try:
+        # raw.findings, not the stage result: that names only the first FILES_LISTED refused or warned files
+        found = {path: (status, rules or []) for path, status, rules in con.execute(
+            "SELECT s.path, s.status, list(DISTINCT f.rule) FILTER (WHERE f.rule IS NOT NULL) FROM raw.submissions s"
+            " LEFT JOIN raw.findings f USING (submission_id) GROUP BY ALL").fetchall()}
+        assert found.keys() == intended.keys()
+        for path, (status, rules) in found.items():  # each file shows the rule it was made for, and no other warning
+            rule = intended[path]
+            if rule:
+                assert rule in rules, (path, status, rules)
+            if status != "rejected":
+                assert rules == ([rule] if rule else []), (path, status, rules)
+        found_rules = Counter(intended[path] for path in found if intended[path])
+        assert dict(found_rules) == expected["rules"]
         for table, rows in expected["rows"].items():
             assert con.execute(f"SELECT count(*) FROM raw.{table}").fetchone()[0] == rows, table
     finally:

@@ -372,30 +372,47 @@ class _Generator:
             uy.actual[p] = cur
             prev = cur
 
-    def add_year(self, year: int) -> None:
-        """Figures of an earlier programme year for the 63 provinces, drawn from `self.rng`.
+    def add_year(self, year: int, toward: int | None = None) -> None:
+        """Figures of an extra programme year for the 63 provinces, drawn from `self.rng`.
 
-        Each plan is within -12%..+10% of the following year's, so no start-of-year
-        plan moves by more than 50% (no W03) and the series stay plausible.
+        Without `toward`, each plan is within -12%..+10% of the following year's, so no
+        start-of-year plan moves by more than 50% (no W03) and the series stay plausible.
+        With `toward` (a later year already drawn), the plan moves from the previous year's
+        a 1/k share of the way to that year's (k years left) within ±5%: the years between
+        the conference years and the committed sample join both without a jump.
         """
         rng = self.rng
         for u in self.u63:
-            uid, p = u.unit_id, self.profiles[u.unit_id]
-            following = self.years[(uid, year + 1)].plan
-            plan = {s: _q(float(v) * rng.uniform(0.88, 1.1) / (10 if s == "KCQG" else 1)) * (10 if s == "KCQG" else 1)
-                    for s, v in following.items()}
+            uid = u.unit_id
+            if toward is None:
+                following = self.years[(uid, year + 1)].plan
+                plan = {s: _q(float(v) * rng.uniform(0.88, 1.1) / (10 if s == "KCQG" else 1)) * (10 if s == "KCQG" else 1)
+                        for s, v in following.items()}
+            else:
+                previous, goal, k = self.years[(uid, year - 1)].plan, self.years[(uid, toward)].plan, toward - year + 1
+                plan = {s: _q(float(v) * (float(goal.get(s, v)) / float(v)) ** (1 / k) * rng.uniform(0.95, 1.05))
+                        for s, v in previous.items()}
+            self.unit_year(uid, year, plan, ["6T", "9T", "CN"])
+
+    def unit_year(self, uid: str, year: int, plan: dict[str, Decimal], periods: list[str],
+                  adjusted: dict[str, Decimal] | None = None) -> _UnitYear:
+        """One province's year around its `plan`: adjusted plan (drawn when not given), projects, targets, and the
+        cumulative figures of `periods`."""
+        rng, p = self.rng, self.profiles[uid]
+        if adjusted is None:
             adjusted = {}
             if rng.random() < 0.22:
                 adjusted["KCDP"] = _q(float(plan["KCDP"]) * rng.uniform(1.03, 1.15))
-            has_projects = not adjusted and rng.random() < 0.65
-            targets = {c: max(1, round(_INDICATOR_BASE[c] * p.scale * rng.uniform(0.85, 1.2))) for c in p.indicators}
-            uy = _UnitYear(plan, adjusted, has_projects, {}, {}, targets, {}, [])
-            if has_projects:
-                self._projects(uid, year, uy)
-            else:
-                uy.project_counts = {s: (rng.randint(1, 4) if s in ("KCQG", "KCDP") else None) for s in plan}
-            self.years[(uid, year)] = uy
-            self._cumulate(uid, year, ["6T", "9T", "CN"], None)
+        has_projects = not adjusted and rng.random() < 0.65
+        targets = {c: max(1, round(_INDICATOR_BASE[c] * p.scale * rng.uniform(0.85, 1.2))) for c in p.indicators}
+        uy = _UnitYear(plan, adjusted, has_projects, {}, {}, targets, {}, [])
+        if has_projects:
+            self._projects(uid, year, uy)
+        else:
+            uy.project_counts = {s: (rng.randint(1, 4) if s in ("KCQG", "KCDP") else None) for s in plan}
+        self.years[(uid, year)] = uy
+        self._cumulate(uid, year, periods, None)
+        return uy
 
     def exceed_local_plan(self, uid: str, year: int) -> None:
         """W01: the unit's full-year local (KCĐP) spending is 4% over its effective plan."""

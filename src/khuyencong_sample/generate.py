@@ -2,7 +2,8 @@
 
 `write_sample(out_dir, *, seed=SEED, scale=1) -> list[Path]` writes
 `out_dir/<arrival YYYY-MM-DD>/<file name>`. At scale 1 (the committed sample
-under raw/): every province's reports for 2023 `CN`; 2024 `KH`, `6T`, `9T`,
+under raw/): every province's reports for 2016 `CN`, 2017 `KH` and `9T` (the
+conference years, conference.py); 2023 `CN`; 2024 `KH`, `6T`, `9T`,
 `CN`; 2025 `KH`, `6T` (63 provinces) and 2025 `9T` (34 provinces), plus
 resubmissions, one byte-identical duplicate, deliberately invalid files
 (`INVALID_SAMPLE_FILES`, path -> fatal rule) and files that load with a warning
@@ -29,6 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from khuyencong.periods import FIRST_YEAR, deadline, era_for, period_end
+from khuyencong_sample.conference import CONFERENCE_PERIODS, CONFERENCE_YEARS, add_conference_years
 from khuyencong_sample.corruptors import MUTATIONS, RULE_OF_DEFECT, _w04
 from khuyencong_sample.figures import (
     _MILLI,
@@ -154,7 +156,7 @@ def build_sample(seed: int = SEED, scale: int = 1) -> list[SampleFile]:
     g.build_profiles()
     g.build_plans()
     g.build_cumulative()
-    files = _base_files(g, seed)
+    files = _base_files(g, seed) + _conference_files(_with_stream(g, f"{seed}:conference"))
     if scale > 1:
         files += _scaled_files(g, seed, scale, len(files))
     seen: set[str] = set()
@@ -166,7 +168,7 @@ def build_sample(seed: int = SEED, scale: int = 1) -> list[SampleFile]:
 
 
 def _base_files(g: _Generator, seed: int) -> list[SampleFile]:
-    """The committed sample (scale 1): 2023 CN to 2025 9T with the hand-placed special files."""
+    """The committed sample's 2023 CN to 2025 9T, with the hand-placed special files."""
     invalid_related = {(uid, y, p): date.fromisoformat(path[:10]) for path, _, _, uid, y, p, _ in _INVALID_SPECS if uid}
     warning_by_key = {(uid, y, p): (path, rule, cont) for path, (rule, uid, y, p, cont) in _WARNING_SPECS.items()}
     dup_path, dup_orig = next(iter(DUPLICATE_SAMPLE_FILES.items()))
@@ -256,12 +258,30 @@ def _invalid_file(g: _Generator, seed: int, path: str, rule: str, kind: str, uid
     return SampleFile(path, "invalid", rule, fig, rendering, mutate=kind)
 
 
+def _conference_files(gc: _Generator) -> list[SampleFile]:
+    """The 63 provinces' 2016 CN, 2017 KH and 2017 9T reports (conference.py), on time, from their own stream."""
+    add_conference_years(gc)
+    files = []
+    for year, period in CONFERENCE_PERIODS:
+        for unit in gc.u63:
+            rendering = gc.rendering(unit)
+            arrival = gc.arrival(year, period)
+            report_date = gc.report_date(year, period, arrival)
+            path = f"{arrival.isoformat()}/{gc.file_name(unit, year, period, rendering.container)}"
+            files.append(SampleFile(path, "main", None, gc.figures(unit.unit_id, year, period, report_date),
+                                    _with_timestamp(rendering, report_date)))
+    return files
+
+
 # ============================================================ scale N > 1 (docs/sample-and-scale.md)
 
 EARLIEST_YEAR = FIRST_YEAR  # the first report year the reader accepts (periods.FIRST_YEAR, 2005)
 _FIRST_BASE_YEAR = min(PERIODS_BY_YEAR)
+# the years scale N adds, newest first: between the conference years and the committed sample, then before them
+EXTRA_YEARS = tuple(y for y in range(_FIRST_BASE_YEAR - 1, EARLIEST_YEAR - 1, -1) if y not in CONFERENCE_YEARS)
+_BRIDGE_YEARS = tuple(y for y in EXTRA_YEARS if y > max(CONFERENCE_YEARS))
 _EXTRA_PERIODS = ("KH", "6T", "9T", "CN")
-# the defects of the extra years, taken in turn (7 a year, as the committed sample refuses 13 of 495 files)
+# the defects of the extra years, taken in turn (7 a year, as the committed 2023-2025 reports refuse 13 of 495 files)
 _EXTRA_DEFECTS = ("raw_xls", "missing_kinh_phi", "unknown_code", "period_13t", "english_decimal", "unknown_source",
                   "duplicate_kcqg", "raw_truncated_zip", "missing_thuc_hien", "date_after_arrival", "negative",
                   "unknown_indicator")
@@ -274,17 +294,20 @@ FILES_PER_EXTRA_YEAR = len(_EXTRA_PERIODS) * 63 + _DEFECTS_PER_YEAR + _RESUBMISS
 
 
 def extra_years(scale: int, base_count: int) -> list[int]:
-    """The programme years added before the committed sample's: enough for `scale` x its files, back to 2005."""
-    wanted = round((scale - 1) * base_count / FILES_PER_EXTRA_YEAR)
-    available = _FIRST_BASE_YEAR - EARLIEST_YEAR
-    return [_FIRST_BASE_YEAR - 1 - i for i in range(min(wanted, available))]
+    """The programme years added to the committed sample's: enough for `scale` x its files, back to 2005 (`EXTRA_YEARS`)."""
+    wanted = (scale - 1) * base_count // FILES_PER_EXTRA_YEAR  # the rest: more versions per report
+    return list(EXTRA_YEARS[:wanted])
 
 
 def _scaled_files(g: _Generator, seed: int, scale: int, base_count: int) -> list[SampleFile]:
     """Earlier programme years (each with the sample's mix), then more versions of their reports."""
     years = extra_years(scale, base_count)
-    for year in years:  # newest first: each year's plans derive from the following year's
-        _with_stream(g, f"{seed}:figures:{year}").add_year(year)
+    if set(years) & set(_BRIDGE_YEARS):  # oldest first, from the conference's 2017 to the committed 2023
+        for year in sorted(_BRIDGE_YEARS):
+            _with_stream(g, f"{seed}:figures:{year}").add_year(year, toward=_FIRST_BASE_YEAR)
+    for year in years:  # before the conference years, newest first: each year's plans derive from the following year's
+        if year not in _BRIDGE_YEARS:
+            _with_stream(g, f"{seed}:figures:{year}").add_year(year)
     files: list[SampleFile] = []
     plain: list[tuple[SampleFile, int]] = []  # main files that may get more versions, and the versions they have
     for year in years:
@@ -313,7 +336,7 @@ def _with_stream(g: _Generator, name: str) -> _Generator:
 def _year_files(gy: _Generator, seed: int, year: int) -> tuple[list[SampleFile], list[tuple[SampleFile, int]]]:
     """One extra programme year: 4 reports x 63 provinces, 7 refused, 5 warned, 3 resubmitted, 1 duplicate."""
     rng = gy.rng
-    index = _FIRST_BASE_YEAR - 1 - year
+    index = EXTRA_YEARS.index(year)
     defects = [_EXTRA_DEFECTS[(index * _DEFECTS_PER_YEAR + i) % len(_EXTRA_DEFECTS)] for i in range(_DEFECTS_PER_YEAR)]
     with_projects = sorted(u.unit_id for u in gy.u63 if gy.years[(u.unit_id, year)].has_projects)
     w04_unit = rng.choice(with_projects)
@@ -379,7 +402,7 @@ def _year_files(gy: _Generator, seed: int, year: int) -> tuple[list[SampleFile],
 
 
 # among the extra versions, in turn: a refused attempt, a late one, a byte-identical re-send
-# (the committed sample's proportions: 13 refused, 7 warned, 1 duplicate in 495 files)
+# (the committed 2023-2025 proportions: 13 refused, 7 warned, 1 duplicate in 495 files)
 _REFUSED_EVERY, _LATE_EVERY, _RESENT_EVERY = 38, 70, 500
 
 
