@@ -4,6 +4,8 @@
 - every invalid file is rejected with its rule and has its report (CSV + HTML, vi and en);
 - the invalid files change no mart value: the marts equal those built from the sample
   without them (except `submission_status.versions_received`, which counts refused files by design).
+
+The run on the whole sample is the session's shared one (`published_sample`, tests/shared_warehouse.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from kc_runs import kc_run, latest_record
+from kc_runs import kc_run
 
 from khuyencong.warehouse.publication import PUBLICATION_TABLE
 from khuyencong_sample.generate import INVALID_SAMPLE_FILES
@@ -44,11 +46,9 @@ def mart_contents(db: Path) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def full_run(tmp_path_factory):
-    warehouse = tmp_path_factory.mktemp("wh_full")
-    run = kc_run(RAW, warehouse, cwd=warehouse)
-    assert run.returncode == 0, run.output[-5000:]
-    return warehouse, latest_record(warehouse)
+def full_run(published_sample):
+    assert published_sample.raw == RAW
+    return published_sample.warehouse, published_sample.record
 
 
 def test_dbt_build_on_the_sample_has_no_warnings(full_run):
