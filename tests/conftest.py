@@ -14,6 +14,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `from builders impor
 ARRIVAL_FOLDER = "2024-07-10"
 
 
+# Markers that follow from a fixture (the markers are declared in pyproject.toml): whatever needs the
+# session's `kc run` is e2e; a PostgreSQL server, a browser or a dbt build is integration. Modules and
+# tests that run these themselves carry the marker explicitly.
+FIXTURE_MARKERS = {
+    "published_sample": "e2e",
+    "pg_server": "integration",
+    "browser": "integration",
+    "conference_build_db": "integration",
+    "old_duckdb_python": "integration",
+    "moved_build": "integration",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for name in sorted(FIXTURE_MARKERS.keys() & set(item.fixturenames)):
+            item.add_marker(FIXTURE_MARKERS[name])
+
+
 @pytest.fixture(scope="session")
 def gate():
     """The GX gate costs ~6 s to create (GX import): one for the whole session."""

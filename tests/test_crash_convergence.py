@@ -32,6 +32,8 @@ from builders import valid_report
 from kc_runs import kc_env, kc_run, kc_run_cmd
 from shared_warehouse import PublishedSample, published_sample_for, shared_once
 
+pytestmark = pytest.mark.e2e
+
 MARTS = ["dim_indicator", "dim_unit", "fct_funding", "fct_outcomes", "fct_projects", "funding_by_current_unit",
          "outcomes_by_current_unit", "region_funding", "region_outcomes", "submission_status"]
 UNITS = {"01": "Thành phố Hà Nội", "79": "Thành phố Hồ Chí Minh"}

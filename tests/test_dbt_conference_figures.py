@@ -19,6 +19,8 @@ import duckdb
 import pytest
 from dbt_fixtures import DBT_PROJECT_DIR, submission
 
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("conference_build_db")]  # dbt, shared with test_conference_report
+
 
 def _units(era: int, region: str) -> list[str]:
     with (DBT_PROJECT_DIR / "seeds" / "units.csv").open(encoding="utf-8") as f:

@@ -13,7 +13,10 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 from kc_runs import kc_run
+
+pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = REPO / "tests" / "hostile"
