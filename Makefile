@@ -6,7 +6,7 @@ UV = $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN = $(UV) run --frozen --no-sync
 SCALES ?= 1,10,100
 
-.PHONY: setup run test test-all fuzz corpus bench bench-read bench-preflight bench-dbt bench-gate bench-postgres bench-validate bench-scale sample template docs clean
+.PHONY: setup run lint test test-all test-fast fuzz corpus bench bench-read bench-preflight bench-dbt bench-gate bench-postgres bench-validate bench-scale sample template docs clean
 
 .tools/bin/uv:
 	@command -v uv >/dev/null 2>&1 || { $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv; }
@@ -24,15 +24,24 @@ run: setup  ## the nightly job on the shipped sample, in-process
 	$(RUN) kc run --raw raw --warehouse warehouse
 	@$(RUN) python -m khuyencong.query_hint warehouse
 
-test: setup  ## lint (ruff, import layers, sqlfluff), then the default test suite on both cores (slow scale tests excluded)
+# --dist loadgroup: tests go to whichever worker is free, one by one, except those of an
+# xdist_group (modules whose module fixtures should run once) which stay together on one worker.
+PYTEST_N = $(RUN) pytest -q -n 2 --dist loadgroup --durations=25
+
+lint: setup  ## ruff, import layers, sqlfluff
 	$(RUN) ruff check src dags tests benchmarks
 	$(RUN) lint-imports
 	@# the dbt templater compiles the project: no database needed, so an in-memory one
 	KC_BUILD_DB=:memory: $(RUN) sqlfluff lint dbt_project/models dbt_project/tests
-	$(RUN) pytest -q -n 2 --dist loadfile
 
-test-all: setup
-	$(RUN) pytest -q -m ""
+test: lint  ## lint, then the default test suite on both cores (the slow tier excluded)
+	$(PYTEST_N)
+
+test-all: lint  ## lint, then every test, the slow tier (10x the sample) included
+	$(PYTEST_N) -m ""
+
+test-fast: setup  ## the inner loop: no real kc run or DAG (e2e), no PostgreSQL / Chromium / dbt (integration)
+	$(PYTEST_N) -m "not e2e and not integration and not slow"
 
 fuzz: setup  ## mutate sample files for longer than `make test` does (KC_FUZZ_EXAMPLES, default 2000)
 	KC_FUZZ_PROFILE=fuzz $(RUN) pytest -q tests/test_fuzz_files.py

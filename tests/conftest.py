@@ -1,4 +1,5 @@
-"""Shared fixtures for the submission-reader tests: one Great Expectations gate per session."""
+"""Shared fixtures: one Great Expectations gate per session, the session's published sample warehouse
+(tests/shared_warehouse.py), a PostgreSQL server, the conference build database."""
 
 from __future__ import annotations
 
@@ -12,6 +13,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `from builders impor
 
 # 6T 2024 is due on 15 July: files arriving on 10 July are on time (no W06), signed on 5 July.
 ARRIVAL_FOLDER = "2024-07-10"
+
+
+# Markers that follow from a fixture (the markers are declared in pyproject.toml): whatever needs the
+# session's `kc run` is e2e; a PostgreSQL server, a browser or a dbt build is integration. Modules and
+# tests that run these themselves carry the marker explicitly.
+FIXTURE_MARKERS = {
+    "published_sample": "e2e",
+    "pg_server": "integration",
+    "browser": "integration",
+    "conference_build_db": "integration",
+    "old_duckdb_python": "integration",
+    "moved_build": "integration",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for name in sorted(FIXTURE_MARKERS.keys() & set(item.fixturenames)):
+            item.add_marker(FIXTURE_MARKERS[name])
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +65,25 @@ def check(raw_dir, gate):
         return result
 
     return run
+
+
+@pytest.fixture(scope="session")
+def published_sample(tmp_path_factory):
+    """The committed sample `raw/` published by one real `kc run`, built once per session for all xdist workers.
+
+    Returns a `shared_warehouse.PublishedSample`: `.raw` (the committed raw/, read in place), `.warehouse`,
+    `.published_db`, `.build_db`, `.record` (the run record), `.output` (what `kc run` printed), `.marts()`,
+    and `.copy_to(path)` for a test that changes anything. Read-only: open its DuckDB files with
+    `read_only=True`, never run `kc run`, a stage or dbt on it. At the end of the session the warehouse
+    must be byte-identical to what the run left (checked here, per worker). Outside a test module, e.g.
+    for a comparison in another fixture: `shared_warehouse.published_sample_for(tmp_path_factory)`.
+    """
+    from shared_warehouse import published_sample_for
+
+    sample = published_sample_for(tmp_path_factory)
+    yield sample
+    changed = sample.changed_files()
+    assert not changed, f"a test changed the shared published sample (use .copy_to()): {changed[:20]}"
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from khuyencong.config import PROJECT_ROOT, Settings
 from khuyencong.run.airflow_local import local_airflow_env
 
@@ -75,6 +77,7 @@ def test_local_env_is_under_the_warehouse(tmp_path):
     assert local_airflow_env(elsewhere)["AIRFLOW__CORE__DAGS_FOLDER"] == str(tmp_path / "elsewhere")
 
 
+@pytest.mark.e2e  # a real DAG through Airflow's dag.test()
 def test_dag_runs_in_process_and_a_task_failure_fails_the_run(tmp_path):
     dags = tmp_path / "dags"
     dags.mkdir()

@@ -1,8 +1,9 @@
-"""Smoke test of `make bench-scale` at 1x and 10x: the runs succeed and the table is produced.
+"""Smoke test of `make bench-scale`: the runs succeed and the table is produced.
 
-No timing is asserted (the benchmark measures; it does not judge). The full runs'
-verdicts must equal the generator's manifest, and a run with nothing new must
-load nothing.
+At 1x in the default run; at 1x and 10x in the `slow` tier (`make test-all`: generating and
+running 10x the sample costs about four CPU-minutes). No timing is asserted (the benchmark
+measures; it does not judge). The full runs' verdicts must equal the generator's manifest,
+and a run with nothing new must load nothing.
 """
 
 from __future__ import annotations
@@ -11,13 +12,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scale.py"
+RUNS = ("full", "incremental (+1 file)", "nothing new")
 
 
-def test_bench_scale_at_1x_and_10x(tmp_path):
+def bench_table(tmp_path: Path, scales: str) -> list[dict]:
+    """Run the benchmark at `scales`; check its table's shape and every row; return the rows."""
     table_file = tmp_path / "bench.md"
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--scales", "1,10", "--cache", str(tmp_path / "cache"), "--out", str(table_file),
+        [sys.executable, str(BENCH), "--scales", scales, "--cache", str(tmp_path / "cache"), "--out", str(table_file),
          "--timeout", "600"],  # a box against a hung run, not a target: the benchmark measures
         capture_output=True, text=True, timeout=3600,
     )
@@ -26,16 +31,29 @@ def test_bench_scale_at_1x_and_10x(tmp_path):
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     rows = [dict(zip(header, (c.strip() for c in line.strip("|").split("|")))) for line in lines[2:]]
     assert [(r["scale"], r["run"]) for r in rows] == [
-        (scale, run) for scale in ("1x", "10x") for run in ("full", "incremental (+1 file)", "nothing new")]
-    assert int(rows[3]["files"]) > 9 * int(rows[0]["files"])
+        (f"{scale}x", run) for scale in scales.split(",") for run in RUNS]
     for r in rows:
         assert float(r["wall s"]) > 0 and float(r["peak RSS MB"]) > 0 and float(r["build.duckdb MB"]) > 0
         # with nothing new, kc run does not start Airflow at all: no stage runs
         assert (r["check_and_load s"] == "-") == (r["run"] == "nothing new"), r
-    for full in (rows[0], rows[3]):
+    for full in (r for r in rows if r["run"] == "full"):
         assert full["verdicts = manifest"] == "yes"
         assert full["dbt_build s"] != "-" and float(full["khuyencong.duckdb MB"]) > 0
         assert full["dbt scope"] == "full"
-    for incremental in (rows[1], rows[4]):  # one new file: dbt builds what the new rows feed
+    for incremental in (r for r in rows if r["run"] == "incremental (+1 file)"):  # what the new rows feed
         assert incremental["dbt scope"] == "data"
-    assert proc.stdout.strip().splitlines()[-6:] == lines[-6:]  # the same table on the terminal
+    assert proc.stdout.strip().splitlines()[-len(lines):] == lines  # the same table on the terminal
+    return rows
+
+
+@pytest.mark.e2e
+def test_bench_scale_at_1x(tmp_path):
+    rows = bench_table(tmp_path, "1")
+    assert int(rows[0]["files"]) > 400
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_bench_scale_at_1x_and_10x(tmp_path):
+    rows = bench_table(tmp_path, "1,10")
+    assert int(rows[3]["files"]) > 9 * int(rows[0]["files"])

@@ -19,6 +19,8 @@ from builders import valid_report
 from khuyencong import cli
 from khuyencong.rules import checking
 
+pytestmark = pytest.mark.xdist_group("cli_validate")  # module fixtures: built once, on one worker
+
 BIN = Path(sys.executable).parent
 KC = str(BIN / "kc")
 FINDING_KEYS = {"file", "rule", "severity", "sheet", "row", "column", "value", "expected", "message_vi", "message_en"}

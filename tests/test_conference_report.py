@@ -28,6 +28,8 @@ from khuyencong.reports.pages import vn_growth, vn_number, vn_pct
 from khuyencong.reports.submission_reports import write_file_reports
 from khuyencong.run.pipeline import publish
 
+pytestmark = pytest.mark.xdist_group("conference_build_db")  # one dbt build, shared with test_dbt_conference_figures
+
 HOSTILE = '"><img src=x onerror=alert(1)>'
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "conference"
 

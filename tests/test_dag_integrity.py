@@ -26,6 +26,8 @@ import pytest
 from khuyencong.config import DAGS_DIR, Settings
 from khuyencong.run.airflow_local import local_airflow_env
 
+pytestmark = pytest.mark.xdist_group("dag_integrity")  # module fixtures: built once, on one worker
+
 DAG_ID = "khuyencong_nightly"
 EXPECTED_TASKS = [
     "prepare", "check_and_load", "anything_to_build", "dbt_build", "mart_gate", "publish", "summary",

@@ -12,6 +12,8 @@ import duckdb
 import pytest
 from dbt_fixtures import DBT_PROJECT_DIR, create_raw_fixture, run_dbt, submission
 
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("dbt_build")]  # dbt
+
 KCQG = "KCQG"
 MART_TABLES = {
     "dim_unit",

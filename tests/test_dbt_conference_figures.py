@@ -22,6 +22,8 @@ from dbt_fixtures import DBT_PROJECT_DIR, submission
 
 from khuyencong_sample.conference import BAC_2017_9T, MTTN_2017_KH, REGION_2016, split
 
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("conference_build_db")]  # dbt, shared with test_conference_report
+
 
 def _units(era: int, region: str) -> list[str]:
     with (DBT_PROJECT_DIR / "seeds" / "units.csv").open(encoding="utf-8") as f:

@@ -24,6 +24,8 @@ from khuyencong.ingest.reader import read_file
 from khuyencong.periods import era_for, period_calendar, period_end
 from khuyencong.rules.mart_gate import check_marts
 
+pytestmark = pytest.mark.xdist_group("era_boundary")  # module fixtures: built once, on one worker
+
 NEW_BOUNDARY = date(2025, 1, 1)  # era 34 begins here in the copy
 YEARS = (2024, 2025, 2026)
 

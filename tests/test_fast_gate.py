@@ -30,6 +30,8 @@ from khuyencong.rules.gate import (
 )
 from khuyencong.rules.history import HISTORY_SUITES, HistoryRules
 
+pytestmark = pytest.mark.xdist_group("fast_gate")  # module fixtures: built once, on one worker
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "raw"
 KC = str(Path(sys.executable).parent / "kc")

@@ -9,10 +9,13 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 from builders import valid_report
 from kc_runs import kc_env
 
 from khuyencong.config import DBT_PROJECT_DIR
+
+pytestmark = pytest.mark.integration  # dbt by hand, kc load and kc publish as subprocesses
 
 KC = [sys.executable, "-m", "khuyencong.cli"]
 DBT = str(Path(sys.executable).with_name("dbt"))

@@ -17,6 +17,8 @@ import pytest
 from khuyencong.config import ReadLimits
 from khuyencong.rules.checking import check_files
 
+pytestmark = pytest.mark.xdist_group("hostile_corpus")  # module fixtures: built once, on one worker
+
 CORPUS = Path(__file__).resolve().parent / "hostile"
 EXPECTED = list(csv.DictReader((CORPUS / "expected.csv").open(encoding="utf-8")))
 ARRIVAL = date(2024, 7, 10)  # the corpus reports are 6T 2024, due 15 July

@@ -20,6 +20,8 @@ from builders import encode_text, read_part, rewrite_zip, valid_report
 from khuyencong.config import ReadLimits
 from khuyencong.ingest.reader import read_file
 
+pytestmark = pytest.mark.xdist_group("hostile_files")  # module fixtures: built once, on one worker
+
 MB = 1024 * 1024
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 SMALL = ReadLimits(max_file_bytes=MB, max_uncompressed_bytes=2 * MB, max_entries=20, max_rows_per_sheet=1000)

@@ -13,9 +13,12 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 from kc_runs import kc_run
 
 from khuyencong_sample.generate import build_sample, manifest
+
+pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = REPO / "tests" / "hostile"

@@ -22,6 +22,8 @@ from khuyencong.run import pipeline
 from khuyencong.warehouse import build_state
 from khuyencong.warehouse.lock import connect_writer
 
+pytestmark = pytest.mark.integration  # dbt
+
 
 def first_file(raw) -> None:
     valid_report().write_xlsx(raw / "2024-07-10" / "HaNoi_6T.xlsx")

@@ -46,6 +46,8 @@ from khuyencong.config import Settings
 from khuyencong.reports.safe import markdown_code
 from khuyencong.warehouse.publication import PUBLICATION_TABLE
 
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("pipeline_e2e")]
+
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = ("KCQG", "KCDP")
 FUNDING_FIELDS = ("ke_hoach_dau_nam", "ke_hoach_dieu_chinh", "da_phan_bo", "thuc_hien", "so_de_an")

@@ -1,6 +1,7 @@
 """PostgreSQL, against a real server on loopback: the serving target and dbt on PostgreSQL.
 
-The whole pipeline runs once on the shipped sample with KC_POSTGRES_URL set; then:
+The whole pipeline runs once with KC_POSTGRES_URL set, over a copy of the session's published sample
+(tests/shared_warehouse.py) plus one new file; then:
 - PostgreSQL `marts` holds the same ten tables, column types and values as the published DuckDB file,
   with the primary keys and comments of the dbt YAML;
 - the BI reader role can read every mart and write none;
@@ -22,6 +23,7 @@ import duckdb
 import psycopg
 import pytest
 import yaml
+from builders import valid_report
 from dbt_fixtures import run_dbt
 from kc_runs import kc_run, latest_record
 
@@ -34,6 +36,8 @@ from khuyencong.warehouse.postgres import (
     pg_type,
     publish_to_postgres,
 )
+
+pytestmark = pytest.mark.xdist_group("postgres")  # module fixtures: built once, on one worker
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = REPO / "raw"
@@ -90,14 +94,20 @@ def postgres_marts(url: str) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def sample_run(pg_server, tmp_path_factory):
-    """`kc run` on the shipped sample with the PostgreSQL target configured."""
+def sample_run(pg_server, published_sample, tmp_path_factory):
+    """`kc run` with the PostgreSQL target configured, over a copy of the session's published sample
+    plus one new file (a whole run: every stage, and every mart published to PostgreSQL)."""
     url = pg_server.create_database("publish")
     role = f"kc_reader_{uuid.uuid4().hex[:6]}"
-    warehouse = tmp_path_factory.mktemp("wh_pg")
-    run = kc_run(RAW, warehouse, cwd=warehouse, KC_POSTGRES_URL=url, KC_POSTGRES_READER_ROLE=role)
+    root = tmp_path_factory.mktemp("wh_pg")
+    raw = root / "raw"
+    shutil.copytree(published_sample.raw, raw)
+    valid_report().with_meta(ngay_lap="11/07/2024").write_xlsx(raw / "2024-07-12" / "HaNoi_6T_v2.xlsx")
+    warehouse = published_sample.copy_to(root / "warehouse")
+    run = kc_run(raw, warehouse, cwd=root, KC_POSTGRES_URL=url, KC_POSTGRES_READER_ROLE=role)
     assert run.returncode == 0, run.output[-5000:]
-    return {"warehouse": warehouse, "stages": latest_record(warehouse), "url": url, "role": role}
+    assert "1 new" in run.output and "published:" in run.output
+    return {"warehouse": warehouse, "raw": raw, "stages": latest_record(warehouse), "url": url, "role": role}
 
 
 def test_postgres_marts_equal_the_published_duckdb_file(sample_run):

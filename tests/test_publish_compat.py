@@ -30,6 +30,8 @@ from khuyencong.warehouse.mart_docs import MartDoc, clean_text, read_mart_docs
 from khuyencong.warehouse.publication import COLUMNS, PUBLICATION_TABLE, publication_doc
 from khuyencong.warehouse.publish import MART_SCHEMA, publish_marts
 
+pytestmark = pytest.mark.xdist_group("publish_compat")  # module fixtures: built once, on one worker
+
 OLD_DUCKDB = "1.1.3"
 
 # Run by both interpreters: everything a BI tool would see of each table, as JSON.
@@ -137,6 +139,7 @@ def build_marts(settings) -> list[str]:
         con.close()
 
 
+@pytest.mark.integration  # dbt builds the marts
 def test_a_duckdb_1_1_client_reads_every_published_mart(published, old_duckdb_python):
     db = published["settings"].published_db
     old = snapshot(old_duckdb_python, db)
@@ -150,6 +153,7 @@ def test_a_duckdb_1_1_client_reads_every_published_mart(published, old_duckdb_py
     assert sum(t["rows"] for t in old["tables"].values()) == sum(published["result"]["tables"].values())
 
 
+@pytest.mark.integration  # dbt builds the marts
 def test_the_file_is_in_a_storage_format_duckdb_1_1_reads(published):
     """Without the old client: the project's DuckDB reports the file's storage format (`v1.0.0+` and newer)."""
     con = duckdb.connect(str(published["settings"].published_db), read_only=True)
@@ -161,6 +165,7 @@ def test_the_file_is_in_a_storage_format_duckdb_1_1_reads(published):
     assert (major, minor) <= (1, 1), tags
 
 
+@pytest.mark.integration  # dbt builds the marts
 def test_published_marts_equal_the_build_marts(published):
     settings = published["settings"]
     con = duckdb.connect()
@@ -202,6 +207,7 @@ def published_catalogue(db: Path) -> dict[str, dict]:
         con.close()
 
 
+@pytest.mark.integration  # dbt builds the marts
 def test_marts_carry_the_dbt_yaml_descriptions_and_grain(published):
     catalogue = published_catalogue(published["settings"].published_db)
     docs = {**read_mart_docs(), PUBLICATION_TABLE: publication_doc()}
@@ -218,6 +224,7 @@ def test_marts_carry_the_dbt_yaml_descriptions_and_grain(published):
     assert catalogue["fct_funding"]["keys"] == [("unit_id", "year", "period", "funding_source")]
 
 
+@pytest.mark.integration  # dbt builds the marts
 def test_publication_says_when_and_from_which_loads(published):
     settings, result = published["settings"], published["result"]
     con = duckdb.connect(str(settings.published_db), read_only=True)

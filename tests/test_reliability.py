@@ -218,6 +218,7 @@ def test_a_held_build_lock_makes_a_stage_wait_then_fail_naming_the_holder(landin
     assert pipeline.check_and_load(landing)["accepted"] == 1  # nothing was lost: the file is still new
 
 
+@pytest.mark.integration  # dbt
 def test_a_hand_dbt_build_holding_the_database_is_waited_for_not_a_verdict(landing):
     """DuckDB's own file lock (what `dbt build` by hand holds): a lock error, retried, never PublicationBlocked."""
     write(landing, "HaNoi.xlsx")

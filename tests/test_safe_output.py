@@ -44,6 +44,8 @@ from khuyencong.reports.submission_reports import write_run_summary
 from khuyencong.rules import checking
 from khuyencong.run import pipeline
 
+pytestmark = pytest.mark.xdist_group("safe_output")  # module fixtures: built once, on one worker
+
 # What must never reach a terminal, a log or Markdown (a newline only where it is structural).
 CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 TEXT = st.text(alphabet=st.characters(codec="utf-8"))  # every code point, controls and bidi included

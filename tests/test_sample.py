@@ -35,6 +35,8 @@ from khuyencong_sample.writers import (
     write_zip_report,
 )
 
+pytestmark = pytest.mark.xdist_group("sample")  # module fixtures: built once, on one worker
+
 # ------------------------------------------------------------ a minimal independent reader
 
 

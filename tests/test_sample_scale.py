@@ -27,6 +27,8 @@ from khuyencong_sample.generate import (
     write_plan,
 )
 
+pytestmark = pytest.mark.xdist_group("sample_scale")  # module fixtures: built once, on one worker
+
 SCALE = 2
 
 
