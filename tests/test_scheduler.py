@@ -23,7 +23,7 @@ import pytest
 from airflow_services import AirflowServices
 from builders import valid_report
 from compose_file import ROOT
-from kc_runs import kc_run, sha
+from kc_runs import sha
 from pg_fixtures import PgServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.xdist_group("scheduler")]
@@ -51,12 +51,10 @@ def marts(published_db: Path) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> Path:
-    """`kc run` on the sample: what the scheduler must reproduce."""
-    root = tmp_path_factory.mktemp("kc_run_reference")
-    run = kc_run(ROOT / "raw", root / "wh", cwd=root)
-    assert run.returncode == 0, run.output[-4000:]
-    return root / "wh"
+def reference(published_sample) -> Path:
+    """`kc run` on the sample (the session's shared one): what the scheduler must reproduce."""
+    assert published_sample.raw == ROOT / "raw"
+    return published_sample.warehouse
 
 
 @pytest.fixture(scope="module")
