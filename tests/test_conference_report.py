@@ -101,6 +101,16 @@ def _refused_and_accepted_reports(settings: Settings) -> None:
     ])
     reports = settings.reports_dir / "submissions"
     records = []
+    con = duckdb.connect(str(settings.build_db))
+    try:  # recorded as check_and_load records them: publish keeps the reports of recorded files only
+        for check in (refused, warned):
+            con.execute("INSERT INTO raw.submissions (submission_id, sha256, path, file_name, file_size, arrival_date,"
+                        " status, error_count, warning_count, funding_row_count, outcome_row_count,"
+                        " project_row_count, loaded_at) VALUES (?, ?, ?, ?, 0, ?, ?, 1, 0, 0, 0, 0, now())",
+                        [check.submission_id, check.sha256, str(check.path.relative_to(settings.raw_dir)),
+                         check.path.name, check.arrival_date, check.status])
+    finally:
+        con.close()
     for check in (refused, warned):
         report = write_file_reports(check, reports, settings.raw_dir)
         records.append({"path": str(check.path.relative_to(settings.raw_dir)), "status": check.status,

@@ -271,8 +271,13 @@ def test_the_lock_the_image_installs_matches_pyproject(pyproject):
     assert _requirements(root["metadata"]["requires-dist"]) == _requirements(pyproject["project"]["dependencies"])
     locked_groups = root["metadata"].get("requires-dev", {})
     assert set(locked_groups) == set(pyproject["dependency-groups"])
+    def flattened(entries):  # {include-group = "docker"} stands for that group's entries
+        return [e for entry in entries for e in (
+            flattened(pyproject["dependency-groups"][entry["include-group"]])
+            if isinstance(entry, dict) and "include-group" in entry else [entry])]
+
     for group, entries in pyproject["dependency-groups"].items():
-        assert _requirements(locked_groups[group]) == _requirements(entries), group
+        assert _requirements(locked_groups[group]) == _requirements(flattened(entries)), group
     from packaging.specifiers import SpecifierSet
 
     assert SpecifierSet(lock["requires-python"]) == SpecifierSet(pyproject["project"]["requires-python"])

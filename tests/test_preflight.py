@@ -146,10 +146,18 @@ def test_caps_come_from_the_environment(monkeypatch):
 
 
 def test_column_cap_from_the_environment_reaches_the_reader(tmp_path, monkeypatch):
+    from khuyencong import config
+
     path = valid_report().write_xlsx(tmp_path / "r.xlsx")  # de_an is 8 columns wide (H)
     assert not [f for f in read_file(path).findings if f.rule == "F01"]
     monkeypatch.setenv("KC_MAX_COLUMNS_PER_SHEET", "7")
-    check = read_file(path)
+    assert not [f for f in read_file(path).findings if f.rule == "F01"]  # below an entry point: never the env
+    before = config.active()
+    config.activate(config.Settings.from_env())  # what `kc` and each DAG task do
+    try:
+        check = read_file(path)
+    finally:
+        config.activate(before)
     [f] = check.findings
     assert (f.rule, f.sheet, f.column) == ("F01", "de_an", "H")
 
