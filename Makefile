@@ -25,8 +25,9 @@ run: setup  ## the nightly job on the shipped sample, in-process
 	@$(RUN) python -m khuyencong.query_hint warehouse
 
 # --dist loadgroup: tests go to whichever worker is free, one by one, except those of an
-# xdist_group (modules whose module fixtures should run once) which stay together on one worker.
-PYTEST_N = $(RUN) pytest -q -n 2 --dist loadgroup --durations=25
+# xdist_group (modules whose module fixtures should run once) which stay together on one worker;
+# in the order tests/conftest.py sorts them (the longest first), not reordered by group size.
+PYTEST_N = $(RUN) pytest -q -n 2 --dist loadgroup --no-loadscope-reorder --durations=25
 
 lint: setup  ## ruff, import layers, sqlfluff
 	$(RUN) ruff check src dags tests benchmarks

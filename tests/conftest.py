@@ -28,11 +28,48 @@ FIXTURE_MARKERS = {
 }
 
 
+def _heavy_first(item) -> int:
+    """The order the workers take tests in (`make test` runs --dist loadgroup --no-loadscope-reorder):
+    the longest first, so that no long test starts last. The end-to-end module first (its module
+    fixtures run six `kc run`s, none over the shared sample), then what reads the shared sample (the
+    other worker builds it meanwhile), the other end-to-end tests, integration, then the rest."""
+    if item.get_closest_marker("xdist_group") and item.module.__name__ == "test_pipeline_e2e":
+        return 0
+    if "published_sample" in item.fixturenames:
+        return 1
+    return 2 if item.get_closest_marker("e2e") else 3 if item.get_closest_marker("integration") else 4
+
+
 @pytest.hookimpl(tryfirst=True)  # before -m selects
 def pytest_collection_modifyitems(config, items):
     for item in items:
         for name in sorted(FIXTURE_MARKERS.keys() & set(item.fixturenames)):
             item.add_marker(FIXTURE_MARKERS[name])
+    items.sort(key=_heavy_first)  # stable: each module's tests keep their order
+
+
+class _LoadgroupOnStructuredNodeIds:
+    """`--dist loadgroup` on pytest >= 9.2 (pytest-xdist#1386, fix proposed in #1388): xdist 3.8 marks a
+    grouped test by writing `item._nodeid`, which pytest 9.2's structured node ids no longer read, so
+    the groups are silently ignored. This does what xdist means to do (the `@group` suffix), and
+    nothing once xdist does it itself."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config, items):
+        if not getattr(config.option, "loadgroup", False):  # set on the workers of --dist loadgroup
+            return
+        for item in items:
+            names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                            for m in item.iter_markers("xdist_group")})
+            suffix = "@" + "_".join(names)
+            if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+                from _pytest.nodeid import NodeId
+
+                item._id = NodeId.parse(item.nodeid + suffix)
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(_LoadgroupOnStructuredNodeIds(), "kc-loadgroup-on-structured-node-ids")
 
 
 @pytest.fixture(scope="session")

@@ -8,18 +8,33 @@ and a run with nothing new must load nothing.
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scale.py"
+from khuyencong_sample.generate import build_sample, manifest
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "benchmarks" / "bench_scale.py"
 RUNS = ("full", "incremental (+1 file)", "nothing new")
+
+
+def committed_sample_as_cache(cache: Path) -> None:
+    """The benchmark's cache of the 1x sample, filled with the committed raw/ (what `kc sample --scale 1`
+    writes: tests/test_sample_committed.py) and the generator's manifest, so the run at 1x does not
+    generate it again. The 10x run (slow) generates its sample, as `make bench-scale` does."""
+    folder = cache / "sample-x1"
+    shutil.copytree(REPO / "raw", folder / "raw")
+    (folder / "manifest.json").write_text(json.dumps(manifest(build_sample())), encoding="utf-8")
 
 
 def bench_table(tmp_path: Path, scales: str) -> list[dict]:
     """Run the benchmark at `scales`; check its table's shape and every row; return the rows."""
+    committed_sample_as_cache(tmp_path / "cache")
     table_file = tmp_path / "bench.md"
     proc = subprocess.run(
         [sys.executable, str(BENCH), "--scales", scales, "--cache", str(tmp_path / "cache"), "--out", str(table_file),
@@ -50,6 +65,7 @@ def bench_table(tmp_path: Path, scales: str) -> list[dict]:
 def test_bench_scale_at_1x(tmp_path):
     rows = bench_table(tmp_path, "1")
     assert int(rows[0]["files"]) > 400
+    assert rows[0]["generation s"] == "cached"  # the committed sample, not generated again
 
 
 @pytest.mark.slow
@@ -57,3 +73,4 @@ def test_bench_scale_at_1x(tmp_path):
 def test_bench_scale_at_1x_and_10x(tmp_path):
     rows = bench_table(tmp_path, "1,10")
     assert int(rows[3]["files"]) > 9 * int(rows[0]["files"])
+    assert rows[3]["generation s"] not in ("", "cached")  # 10x generated here
