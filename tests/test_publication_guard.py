@@ -142,6 +142,4 @@ def test_a_publish_that_hangs_past_its_timeout_leaves_the_published_file_whole(c
     assert "publish" in run.output and "Timeout" in run.output, run.output[-4000:]
     assert state(warehouse)["published"] == before["published"]
     assert not list(warehouse.glob(".khuyencong.duckdb.*"))  # the half-written copy is gone
-    run = kc_run(raw, warehouse, cwd=warehouse.parent)
-    assert run.returncode == 0, run.output[-4000:]
-    assert rows(warehouse, "submission_status") > 0 and sha(warehouse / "khuyencong.duckdb") != before["published"]
+    # (that the next plain run then converges is what the kill tests show for every crash point)
