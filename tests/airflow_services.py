@@ -257,7 +257,8 @@ class AirflowServices:
         value = entry["value"]
         return json.loads(value) if isinstance(value, str) else value
 
-    def task_log(self, run_id: str, task_id: str, try_number: int = 1) -> str:
+    def task_log(self, run_id: str, task_id: str) -> str:
+        """Every try's log of one task of a run (the end of each)."""
         folder = Path(self.env["AIRFLOW_HOME"]) / "logs"
         found = [p for p in folder.rglob("*.log") if f"run_id={run_id}" in str(p) and f"task_id={task_id}" in str(p)]
         return "\n".join(p.read_text(errors="replace")[-6000:] for p in sorted(found))
